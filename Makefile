@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` and `make test`. Everything else is set up from here.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+.PHONY: run test lint bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "installing JasPing and its dependencies into $(VENV) (first run: a minute or two)…"
+	@$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+run: venv
+	@$(BIN)/jasping migrate
+	@$(BIN)/jasping demo
+	@$(BIN)/jasping serve --host $(HOST) --port $(PORT)
+
+test: venv
+	@$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	@$(BIN)/ruff check src tests bench
+
+bench: venv
+	@$(BIN)/python bench/http_bench.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

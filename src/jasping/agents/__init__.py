@@ -1,0 +1,1 @@
+"""Agents: the configured assistants of an organization (name, languages, persona, greeting)."""

@@ -1,0 +1,27 @@
+"""The agent table."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jasping import clock
+from jasping.db import Base, TenantScoped, UtcDateTime
+
+LANGUAGES = {"en": "English", "fr": "Français", "ar": "العربية", "es": "Español", "de": "Deutsch",
+             "it": "Italiano", "pt": "Português", "nl": "Nederlands"}
+
+
+class Agent(TenantScoped, Base):
+    """An AI customer-service agent of one organization."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    languages: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["en"])
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    greeting: Mapped[str] = mapped_column(Text, default="")
+    public_key: Mapped[str] = mapped_column(String(40), unique=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now, onupdate=clock.now)

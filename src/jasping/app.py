@@ -1,0 +1,42 @@
+"""create_app(): the ASGI application — ops endpoints, the JSON API, the dashboard."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from jasping import __version__, logs
+from jasping.config import get_settings
+from jasping.web import errors, ops
+from jasping.web.api import agents, auth, keys, organization
+from jasping.web.dashboard import STATIC_DIR
+from jasping.web.dashboard import views as dashboard
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Sync endpoints run in this pool; size it for slow LLM and provider calls.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().web_threads
+    yield
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    logs.setup(settings.log_level)
+    app = FastAPI(title="JasPing API", version=__version__, lifespan=lifespan,
+                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
+                  description="AI customer-service agents on the web, WhatsApp and the phone. "
+                              "Authenticate with `Authorization: Bearer <API key>`.")
+    errors.install(app)
+    app.add_middleware(ops.EdgeMiddleware)
+    app.include_router(ops.router)
+    api = APIRouter(prefix="/api/v1")
+    for module in (auth, agents, keys, organization):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(dashboard.router)
+    return app

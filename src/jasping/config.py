@@ -1,0 +1,65 @@
+"""Settings read from the environment (names in DESIGN.md's product contract)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the platform; each field reads `JASPING_<NAME>` unless it says otherwise."""
+
+    model_config = SettingsConfigDict(env_prefix="JASPING_", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    redis_url: str | None = None
+    master_key: str | None = Field(default=None, repr=False)
+    old_master_keys: str | None = Field(default=None, repr=False)  # comma-separated, during rotation
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str | None = Field(default=None, repr=False)
+
+    llm: str = "local"
+    llm_model: str = "gpt-4o-mini"
+    openai_api_key: str | None = Field(default=None, alias="OPENAI_API_KEY", repr=False)
+    openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
+    embeddings: str = "none"
+    smtp_url: str | None = Field(default=None, repr=False)
+
+    whatsapp_graph_url: str = "https://graph.facebook.com/v21.0"
+    twilio_api_url: str = "https://api.twilio.com"
+    stripe_api_url: str = "https://api.stripe.com"
+    google_api_url: str = "https://www.googleapis.com"
+
+    session_days: int = 14
+    log_level: str = "INFO"
+    web_threads: int = 64
+    db_pool_size: int = 10
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser()
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'jasping.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests call `get_settings.cache_clear()` after changing the env."""
+    return Settings()

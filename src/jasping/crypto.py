@@ -1,0 +1,393 @@
+"""AES-256-GCM envelope encryption at rest.
+
+A master key (`JASPING_MASTER_KEY`, or `master.key` created with mode 0600 in the data directory)
+wraps per-scope data keys (one scope per organization, plus `platform` for account data). Values are
+stored as `jp1:<data key id>:<base64(nonce | ciphertext | tag)>`, so any process holding the master
+key can read them; the data key id is authenticated as associated data.
+
+Rotating the master key re-wraps the data keys only: rows stay as they are and stay readable.
+A master key that did not wrap the stored data keys fails closed with `MasterKeyError`.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import contextvars
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Boolean, Engine, Integer, String, Text, UniqueConstraint, event, select
+from sqlalchemy.orm import Mapped, Session, attributes, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from jasping import clock
+from jasping.config import Settings, get_settings
+from jasping.db import Base, UtcDateTime, get_engine, new_id
+
+PLATFORM = "platform"
+PREFIX = "jp1"
+
+
+class CryptoError(Exception):
+    """Encrypted data could not be read or written."""
+
+
+class MasterKeyError(CryptoError):
+    """The master key is missing, malformed, or not the one that wrapped the stored data keys."""
+
+
+class DataKey(Base):
+    """A data key of one scope, wrapped by a master key. Never deleted while rows use it."""
+
+    __tablename__ = "data_keys"
+    __table_args__ = (UniqueConstraint("scope", "version"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    wrapped: Mapped[str] = mapped_column(Text)
+    master_kid: Mapped[str] = mapped_column(String(32), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+# ---- master keys ------------------------------------------------------------------------------
+def decode_key(text: str) -> bytes:
+    """A 32-byte key from base64 (standard or URL-safe) or 64 hex digits."""
+    text = text.strip()
+    try:
+        raw = bytes.fromhex(text) if len(text) == 64 else base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, binascii.Error) as exc:
+        raise MasterKeyError("the master key must be 32 bytes in base64 or 64 hex digits") from exc
+    if len(raw) != 32:
+        raise MasterKeyError(f"the master key must be 32 bytes (got {len(raw)})")
+    return raw
+
+
+def encode_key(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def key_id(raw: bytes) -> str:
+    """A public fingerprint of a master key (never the key)."""
+    return hashlib.sha256(b"jasping-master-key-id:" + raw).hexdigest()[:16]
+
+
+def write_key_file(path: Path, raw: bytes) -> None:
+    """Write a key file readable by its owner only (mode 0600), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    if tmp.exists():
+        tmp.unlink()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(encode_key(raw) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def key_file(settings: Settings) -> Path:
+    return settings.data_dir / "master.key"
+
+
+def load_master_keys(settings: Settings, *, create: bool = True) -> tuple[bytes, list[bytes]]:
+    """The current master key and the older ones still accepted for unwrapping."""
+    old: list[bytes] = []
+    if settings.old_master_keys:
+        old += [decode_key(k) for k in settings.old_master_keys.split(",") if k.strip()]
+    kf = key_file(settings)
+    for path in sorted(kf.parent.glob("master.key.old-*")):
+        old.append(decode_key(path.read_text()))
+    if settings.master_key:
+        return decode_key(settings.master_key), old
+    if kf.exists():
+        return decode_key(kf.read_text()), old
+    if not create:
+        raise MasterKeyError(f"no master key: set JASPING_MASTER_KEY or create {kf}")
+    raw = secrets.token_bytes(32)
+    write_key_file(kf, raw)
+    return raw, old
+
+
+# ---- the keyring ------------------------------------------------------------------------------
+@dataclass
+class _Unwrapped:
+    id: str
+    scope: str
+    version: int
+    aead: AESGCM
+    raw: bytes
+
+
+class Keyring:
+    """Data keys of every scope, unwrapped on first use and cached in the process."""
+
+    def __init__(self, engine: Engine, current: bytes, old: list[bytes] | None = None):
+        self.engine = engine
+        self.current = current
+        self.masters = {key_id(k): k for k in [current, *(old or [])]}
+        self._by_id: dict[str, _Unwrapped] = {}
+        self._active: dict[str, str] = {}
+        self._lock = threading.RLock()
+
+    @property
+    def current_kid(self) -> str:
+        return key_id(self.current)
+
+    def _wrap(self, master: bytes, dek_id: str, scope: str, raw: bytes) -> str:
+        nonce = secrets.token_bytes(12)
+        ct = AESGCM(master).encrypt(nonce, raw, f"dek:{dek_id}:{scope}".encode())
+        return base64.b64encode(nonce + ct).decode()
+
+    def _unwrap(self, row: DataKey) -> _Unwrapped:
+        master = self.masters.get(row.master_kid)
+        if master is None:
+            raise MasterKeyError(
+                f"data key {row.id} was wrapped by master key {row.master_kid}, which this process does not "
+                f"have (it has {', '.join(sorted(self.masters))}). Set JASPING_MASTER_KEY to the right key, "
+                "or JASPING_OLD_MASTER_KEYS during a rotation."
+            )
+        blob = base64.b64decode(row.wrapped)
+        try:
+            raw = AESGCM(master).decrypt(blob[:12], blob[12:], f"dek:{row.id}:{row.scope}".encode())
+        except InvalidTag as exc:
+            raise MasterKeyError(f"data key {row.id} does not open with master key {row.master_kid}") from exc
+        return _Unwrapped(row.id, row.scope, row.version, AESGCM(raw), raw)
+
+    def _load_scope(self, scope: str) -> None:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(DataKey).where(DataKey.scope == scope)).all()
+        for row in rows:
+            key = self._unwrap(DataKey(**row._mapping))
+            self._by_id[key.id] = key
+            if row.active and (scope not in self._active or self._by_id[self._active[scope]].version < key.version):
+                self._active[scope] = key.id
+
+    def _get(self, dek_id: str) -> _Unwrapped:
+        with self._lock:
+            if dek_id not in self._by_id:
+                with self.engine.connect() as conn:
+                    row = conn.execute(select(DataKey).where(DataKey.id == dek_id)).first()
+                if row is None:
+                    raise CryptoError(f"unknown data key {dek_id}")
+                self._load_scope(row.scope)
+            return self._by_id[dek_id]
+
+    def active_key(self, scope: str) -> _Unwrapped:
+        with self._lock:
+            if scope not in self._active:
+                self._load_scope(scope)
+            if scope not in self._active:
+                raise CryptoError(f"no data key for scope {scope}; call ensure_data_key first")
+            return self._by_id[self._active[scope]]
+
+    def ensure_data_key(self, scope: str, session: Session | None = None) -> str:
+        """The active data key of `scope`, created if absent: in `session`'s transaction when given
+        (forgotten again if it rolls back), else in a transaction of its own."""
+        with self._lock:
+            try:
+                return self.active_key(scope).id
+            except CryptoError:
+                pass
+            return self._add_data_key(scope, version=1, session=session)
+
+    def _add_data_key(self, scope: str, version: int, session: Session | None = None) -> str:
+        raw = secrets.token_bytes(32)
+        dek_id = new_id("dek")
+        row = {"id": dek_id, "scope": scope, "version": version, "active": True,
+               "wrapped": self._wrap(self.current, dek_id, scope, raw), "master_kid": self.current_kid,
+               "created_at": clock.now()}
+        if session is None:
+            with self.engine.begin() as conn:
+                conn.execute(DataKey.__table__.insert().values(**row))
+        else:
+            session.execute(DataKey.__table__.insert().values(**row))
+            event.listen(session, "after_soft_rollback", lambda *_: self._forget(dek_id), once=True)
+        self._by_id[dek_id] = _Unwrapped(dek_id, scope, version, AESGCM(raw), raw)
+        self._active[scope] = dek_id
+        return dek_id
+
+    def _forget(self, dek_id: str) -> None:
+        with self._lock:
+            key = self._by_id.pop(dek_id, None)
+            if key and self._active.get(key.scope) == dek_id:
+                del self._active[key.scope]
+
+    def new_data_key_version(self, scope: str) -> str:
+        """Start a new data key for `scope`; older ones stay for reading."""
+        with self._lock:
+            version = self.active_key(scope).version + 1
+            with self.engine.begin() as conn:
+                conn.execute(DataKey.__table__.update().where(DataKey.scope == scope).values(active=False))
+            return self._add_data_key(scope, version)
+
+    # values
+    def encrypt(self, scope: str, plaintext: str) -> str:
+        key = self.active_key(scope)
+        nonce = secrets.token_bytes(12)
+        ct = key.aead.encrypt(nonce, plaintext.encode("utf-8"), key.id.encode())
+        return f"{PREFIX}:{key.id}:{base64.b64encode(nonce + ct).decode()}"
+
+    def decrypt(self, token: str) -> str:
+        try:
+            prefix, dek_id, body = token.split(":", 2)
+        except ValueError as exc:
+            raise CryptoError("not an encrypted value") from exc
+        if prefix != PREFIX:
+            raise CryptoError(f"unknown encryption format {prefix!r}")
+        key = self._get(dek_id)
+        blob = base64.b64decode(body)
+        try:
+            return key.aead.decrypt(blob[:12], blob[12:], dek_id.encode()).decode("utf-8")
+        except InvalidTag as exc:
+            raise CryptoError(f"value encrypted with data key {dek_id} failed authentication") from exc
+
+    def mac(self, scope: str, value: str, purpose: str = "blind index") -> str:
+        """A keyed hash of `value` (HMAC-SHA256 under a key derived from the scope's first data key,
+        so it is stable across rotations): equality lookups on encrypted values, the audit chain."""
+        with self._lock:
+            self.active_key(scope)
+            first = min((k for k in self._by_id.values() if k.scope == scope), key=lambda k: k.version)
+        info = f"jasping {purpose}".encode()
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(first.raw)
+        return hmac.new(derived, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def blind_index(self, scope: str, value: str) -> str:
+        """A keyed hash for equality lookups on an encrypted value."""
+        return self.mac(scope, value)
+
+    # operations
+    def check(self) -> None:
+        """Fail closed if any stored data key is wrapped by a master key this process lacks."""
+        with self.engine.connect() as conn:
+            kids = set(conn.execute(select(DataKey.master_kid).distinct()).scalars())
+            sample = conn.execute(select(DataKey).where(DataKey.master_kid.in_(self.masters)).limit(1)).first()
+        missing = kids - set(self.masters)
+        if missing:
+            raise MasterKeyError(
+                f"the stored data keys were wrapped by master key(s) {', '.join(sorted(missing))}; this process "
+                f"has {', '.join(sorted(self.masters))}. Refusing to start with the wrong JASPING_MASTER_KEY."
+            )
+        if sample is not None:
+            self._unwrap(DataKey(**sample._mapping))
+
+    def rewrap_all(self, new_master: bytes) -> int:
+        """Wrap every data key with `new_master` in one transaction; return how many."""
+        count = 0
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(DataKey)).all()
+            for row in rows:
+                key = self._unwrap(DataKey(**row._mapping))
+                conn.execute(
+                    DataKey.__table__.update().where(DataKey.id == row.id).values(
+                        wrapped=self._wrap(new_master, row.id, row.scope, key.raw), master_kid=key_id(new_master)
+                    )
+                )
+                count += 1
+        self.current = new_master
+        self.masters[key_id(new_master)] = new_master
+        return count
+
+
+_keyrings: dict[tuple[int, str], Keyring] = {}
+_kr_lock = threading.Lock()
+
+
+def get_keyring(engine: Engine | None = None, settings: Settings | None = None) -> Keyring:
+    """The process-wide keyring for the configured database and master key."""
+    settings = settings or get_settings()
+    engine = engine or get_engine()
+    current, old = load_master_keys(settings)
+    cache_key = (id(engine), key_id(current))
+    with _kr_lock:
+        if cache_key not in _keyrings:
+            _keyrings[cache_key] = Keyring(engine, current, old)
+        return _keyrings[cache_key]
+
+
+def reset_keyrings() -> None:
+    with _kr_lock:
+        _keyrings.clear()
+
+
+# ---- the column type --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sealed:
+    """A plaintext with the scope whose data key must encrypt it (set by the mapper events)."""
+
+    scope: str
+    text: str
+
+
+_default_scope: contextvars.ContextVar[str | None] = contextvars.ContextVar("jasping_crypto_scope", default=None)
+
+
+class EncryptedText(TypeDecorator):
+    """Text encrypted at rest; the row's organization (or `platform`) picks the data key."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, Sealed):
+            return get_keyring().encrypt(value.scope, value.text)
+        scope = _default_scope.get()
+        if scope is None:
+            raise CryptoError("an encrypted value was written outside of a mapped object or crypto scope")
+        return get_keyring().encrypt(scope, str(value))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else get_keyring().decrypt(value)
+
+
+_encrypted_by_mapper: dict[Any, list[str]] = {}
+
+
+def _encrypted_attrs(mapper: Any) -> list[str]:
+    if mapper not in _encrypted_by_mapper:
+        _encrypted_by_mapper[mapper] = [
+            p.key for p in mapper.column_attrs if isinstance(p.columns[0].type, EncryptedText)
+        ]
+    return _encrypted_by_mapper[mapper]
+
+
+def _seal(mapper: Any, _conn: Any, target: Any, *, only_changed: bool) -> None:
+    names = _encrypted_attrs(mapper)
+    if not names:
+        return
+    scope = getattr(target, "crypto_scope", None) or PLATFORM
+    pending = {}
+    for name in names:
+        value = target.__dict__.get(name)
+        if value is None or isinstance(value, Sealed):
+            continue
+        if only_changed and not attributes.get_history(target, name).has_changes():
+            continue
+        pending[name] = value
+        setattr(target, name, Sealed(scope, value))
+    target.__dict__["_jasping_plain"] = pending
+
+
+def _unseal(_mapper: Any, _conn: Any, target: Any) -> None:
+    for name, value in target.__dict__.pop("_jasping_plain", {}).items():
+        attributes.set_committed_value(target, name, value)
+
+
+event.listen(Base, "before_insert", lambda m, c, t: _seal(m, c, t, only_changed=False), propagate=True)
+event.listen(Base, "before_update", lambda m, c, t: _seal(m, c, t, only_changed=True), propagate=True)
+event.listen(Base, "after_insert", _unseal, propagate=True)
+event.listen(Base, "after_update", _unseal, propagate=True)

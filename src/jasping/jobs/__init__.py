@@ -1,0 +1,1 @@
+"""Background jobs on huey: SqliteHuey by default, RedisHuey when JASPING_REDIS_URL is set."""

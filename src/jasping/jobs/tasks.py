@@ -1,0 +1,50 @@
+"""Job definitions: thin wrappers that open a session and call a service."""
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+
+from huey import crontab
+
+from jasping import clock
+from jasping.db import session_scope
+from jasping.jobs.queue import huey
+from jasping.jobs.schedule import REGISTRY, periodic, run_job
+from jasping.security import audit, sessions
+
+log = logging.getLogger(__name__)
+
+
+@huey.task()
+def ping(token: str) -> dict:
+    """Answer from whichever worker process takes it (liveness of the queue and its workers)."""
+    return {"token": token, "pid": os.getpid(), "at": clock.now().isoformat()}
+
+
+@periodic("purge_login_sessions", every=timedelta(hours=1), cron={"minute": "7"})
+def purge_login_sessions() -> dict:
+    """Delete expired dashboard login sessions."""
+    with session_scope() as s:
+        return {"deleted": sessions.purge_expired(s)}
+
+
+@periodic("verify_audit_chain", every=timedelta(days=1), cron={"minute": "17", "hour": "3"})
+def verify_audit_chain() -> dict:
+    """Verify the audit log's hash chain and log an alert when it is broken."""
+    with session_scope(write=False) as s:
+        result = audit.verify(s)
+    if not result.ok:
+        log.error("audit chain broken: %s", result.problem)
+    return {"ok": result.ok, "checked": result.checked, "problem": result.problem}
+
+
+def _register_with_huey() -> None:
+    for job in REGISTRY.values():
+        def run(job=job) -> dict | None:
+            return run_job(job, clock.now())
+        run.__name__ = f"periodic_{job.name}"
+        huey.periodic_task(crontab(**job.cron), name=f"periodic.{job.name}")(run)
+
+
+_register_with_huey()

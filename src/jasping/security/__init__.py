@@ -1,0 +1,1 @@
+"""Passwords, dashboard sessions, CSRF, and the tamper-evident audit log."""

@@ -1,0 +1,1 @@
+"""Organizations (tenants), users, memberships with roles, and API keys."""

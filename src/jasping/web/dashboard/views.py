@@ -1,0 +1,278 @@
+"""Dashboard pages: sign-up, log-in, organization home, agents, API keys, settings."""
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from jasping.agents import service as agents
+from jasping.agents.schemas import AgentCreate, AgentUpdate
+from jasping.errors import DomainError, Forbidden, Unauthorized
+from jasping.security import sessions
+from jasping.tenancy import service as tenancy
+from jasping.tenancy.models import Organization, Role
+from jasping.web.api.auth import set_session_cookie
+from jasping.web.api.organization import OrganizationUpdate
+from jasping.web.dashboard.render import LANG_COOKIE, render
+from jasping.web.deps import DbSession, Principal, _principal_from_login, client_ip, login_from_cookie
+from jasping.web.errors import LoginRequired
+
+router = APIRouter(include_in_schema=False)
+PRE_CSRF = "jasping_csrf"
+Csrf = Annotated[str, Form(alias="csrf_token")]
+
+
+def _safe_next(url: str | None) -> str:
+    return url if url and url.startswith("/") and not url.startswith("//") else "/"
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def dashboard_principal(request: Request, db: DbSession) -> Principal:
+    """The logged-in member, acting in the session's organization; CSRF-checked on POST."""
+    found = login_from_cookie(request, db)
+    if found is None:
+        raise LoginRequired(quote(request.url.path))
+    principal = _principal_from_login(request, db, *found, None)
+    return principal
+
+
+Member = Annotated[Principal, Depends(dashboard_principal)]
+
+
+def check_csrf(principal: Principal, token: str) -> None:
+    if not hmac.compare_digest(principal.login.csrf_token, token or ""):
+        raise Forbidden("the form expired; please try again", code="csrf")
+
+
+def _page(request: Request, template: str, principal: Principal, db: DbSession, status_code: int = 200, **ctx):
+    orgs = tenancy.memberships(db, principal.user.id)
+    current = next(o for m, o in orgs if o.id == principal.org_id)
+    return render(request, template, status_code, user_locale=principal.user.locale, user=principal.user, org=current,
+                  orgs=[o for _, o in orgs], role=principal.role, csrf=principal.login.csrf_token,
+                  can_edit=principal.role.allows(Role.admin), **ctx)
+
+
+# ---- anonymous pages --------------------------------------------------------------------------
+def _anon(request: Request, template: str, status_code: int = 200, **ctx) -> Response:
+    token = request.cookies.get(PRE_CSRF) or secrets.token_urlsafe(24)
+    response = render(request, template, status_code, csrf=token, next=_safe_next(request.query_params.get("next")), **ctx)
+    response.set_cookie(PRE_CSRF, token, httponly=True, samesite="strict", max_age=3600)
+    return response
+
+
+def _check_pre_csrf(request: Request, token: str) -> bool:
+    return bool(token) and hmac.compare_digest(request.cookies.get(PRE_CSRF, ""), token)
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    return _anon(request, "login.html")
+
+
+@router.post("/login")
+def login_submit(request: Request, db: DbSession, csrf: Csrf, email: Annotated[str, Form(max_length=254)] = "",
+                 password: Annotated[str, Form(max_length=1024)] = "", next: Annotated[str, Form()] = "/") -> Response:
+    if not _check_pre_csrf(request, csrf):
+        return _anon(request, "login.html", 403, error="the form expired; please try again", email=email)
+    try:
+        user = tenancy.authenticate(db, email=email, password=password, ip=client_ip(request))
+    except Unauthorized as exc:
+        db.commit()
+        return _anon(request, "login.html", 401, error=exc.message, email=email)
+    orgs = tenancy.memberships(db, user.id)
+    token, _ = sessions.start(db, user_id=user.id, org_id=orgs[0][1].id if orgs else None)
+    response = _redirect(_safe_next(next))
+    set_session_cookie(response, token)
+    return response
+
+
+@router.get("/register")
+def register_page(request: Request) -> Response:
+    return _anon(request, "register.html")
+
+
+@router.post("/register")
+def register_submit(request: Request, db: DbSession, csrf: Csrf,
+                    email: Annotated[str, Form(max_length=254)] = "",
+                    password: Annotated[str, Form(max_length=1024)] = "",
+                    organization_name: Annotated[str, Form(max_length=200)] = "",
+                    name: Annotated[str, Form(max_length=200)] = "") -> Response:
+    form = {"email": email, "organization_name": organization_name, "name": name}
+    if not _check_pre_csrf(request, csrf):
+        return _anon(request, "register.html", 403, error="the form expired; please try again", form=form)
+    lang = request.cookies.get(LANG_COOKIE, "en")
+    try:
+        user, org = tenancy.register(db, email=email, password=password, organization_name=organization_name,
+                                     name=name, locale=lang if lang in ("en", "fr") else "en", ip=client_ip(request))
+    except DomainError as exc:
+        db.rollback()
+        return _anon(request, "register.html", exc.status, error=exc.message, form=form)
+    token, _ = sessions.start(db, user_id=user.id, org_id=org.id)
+    response = _redirect("/agents/new")
+    set_session_cookie(response, token)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, db: DbSession, principal: Member, csrf: Csrf) -> Response:
+    check_csrf(principal, csrf)
+    sessions.end(db, request.cookies.get(sessions.COOKIE))
+    response = _redirect("/login")
+    response.delete_cookie(sessions.COOKIE, path="/")
+    return response
+
+
+@router.get("/lang/{code}")
+def set_language(code: str, request: Request) -> Response:
+    response = _redirect(_safe_next(request.query_params.get("next")))
+    if code in ("en", "fr"):
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+# ---- organization -----------------------------------------------------------------------------
+@router.get("/")
+def home(request: Request, db: DbSession, principal: Member) -> Response:
+    return _page(request, "home.html", principal, db, agents=agents.list_agents(db),
+                 key_count=len(tenancy.list_api_keys(db)))
+
+
+@router.post("/org/switch")
+def switch_org(request: Request, db: DbSession, principal: Member, csrf: Csrf,
+               org_id: Annotated[str, Form(max_length=40)]) -> Response:
+    check_csrf(principal, csrf)
+    if tenancy.membership(db, user_id=principal.user.id, org_id=org_id) is None:
+        return _redirect("/")
+    principal.login.org_id = org_id
+    db.merge(principal.login)
+    return _redirect("/")
+
+
+@router.get("/settings")
+def settings_page(request: Request, db: DbSession, principal: Member) -> Response:
+    return _page(request, "settings.html", principal, db)
+
+
+@router.post("/settings")
+def settings_submit(request: Request, db: DbSession, principal: Member, csrf: Csrf,
+                    name: Annotated[str, Form(max_length=200)] = "", country: Annotated[str, Form()] = "",
+                    timezone: Annotated[str, Form()] = "UTC", default_language: Annotated[str, Form()] = "en",
+                    contact_email: Annotated[str, Form()] = "", contact_phone: Annotated[str, Form()] = "") -> Response:
+    check_csrf(principal, csrf)
+    principal.require(Role.admin)
+    try:
+        update = OrganizationUpdate(name=name, country=country.upper() or None, timezone=timezone,
+                                    default_language=default_language, contact_email=contact_email or None,
+                                    contact_phone=contact_phone or None)
+    except ValidationError as exc:
+        return _page(request, "settings.html", principal, db, 422, error=_first_error(exc))
+    org = db.get(Organization, principal.org_id)
+    for field, value in update.model_dump().items():
+        setattr(org, field, value)
+    from jasping.security.audit import record
+
+    record(db, actor=principal.actor, action="organization.update", org_id=org.id, object_type="organization",
+           object_id=org.id)
+    return _redirect("/settings?flash=saved")
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    field = ".".join(str(x) for x in err.get("loc", ()))
+    return f"{field}: {str(err.get('msg', '')).removeprefix('Value error, ')}"
+
+
+# ---- agents -----------------------------------------------------------------------------------
+@router.get("/agents")
+def agents_page(request: Request, db: DbSession, principal: Member) -> Response:
+    return _page(request, "agents.html", principal, db, agents=agents.list_agents(db))
+
+
+@router.get("/agents/new")
+def agent_new(request: Request, db: DbSession, principal: Member) -> Response:
+    return _page(request, "agent_form.html", principal, db, agent=None, form={"languages": ["en"]})
+
+
+def _agent_form(name: str, languages: list[str], instructions: str, greeting: str) -> dict:
+    return {"name": name, "languages": languages, "instructions": instructions, "greeting": greeting}
+
+
+AgentName = Annotated[str, Form(max_length=500)]
+AgentLangs = Annotated[list[str], Form()]
+AgentText = Annotated[str, Form(max_length=40_000)]
+
+
+@router.post("/agents/new")
+def agent_create(request: Request, db: DbSession, principal: Member, csrf: Csrf, name: AgentName = "",
+                 languages: AgentLangs = None, instructions: AgentText = "", greeting: AgentText = "") -> Response:
+    check_csrf(principal, csrf)
+    principal.require(Role.admin)
+    form = _agent_form(name, languages or [], instructions, greeting)
+    try:
+        agent_in = AgentCreate(**form)
+    except ValidationError as exc:
+        return _page(request, "agent_form.html", principal, db, 422, agent=None, form=form, error=_first_error(exc))
+    agent = agents.create_agent(db, agent_in=agent_in, actor=principal.actor)
+    return _redirect(f"/agents/{agent.id}?flash=agent_created")
+
+
+@router.get("/agents/{agent_id}")
+def agent_edit(agent_id: str, request: Request, db: DbSession, principal: Member) -> Response:
+    agent = agents.get_agent(db, agent_id)
+    form = _agent_form(agent.name, agent.languages, agent.instructions, agent.greeting)
+    return _page(request, "agent_form.html", principal, db, agent=agent, form=form)
+
+
+@router.post("/agents/{agent_id}")
+def agent_update(agent_id: str, request: Request, db: DbSession, principal: Member, csrf: Csrf, name: AgentName = "",
+                 languages: AgentLangs = None, instructions: AgentText = "", greeting: AgentText = "") -> Response:
+    check_csrf(principal, csrf)
+    principal.require(Role.admin)
+    agent = agents.get_agent(db, agent_id)
+    form = _agent_form(name, languages or [], instructions, greeting)
+    try:
+        agent_in = AgentUpdate(**form)
+    except ValidationError as exc:
+        return _page(request, "agent_form.html", principal, db, 422, agent=agent, form=form, error=_first_error(exc))
+    agents.update_agent(db, agent_id=agent.id, agent_in=agent_in, actor=principal.actor)
+    return _redirect(f"/agents/{agent.id}?flash=saved")
+
+
+@router.post("/agents/{agent_id}/delete")
+def agent_delete(agent_id: str, db: DbSession, principal: Member, csrf: Csrf) -> Response:
+    check_csrf(principal, csrf)
+    principal.require(Role.admin)
+    agents.delete_agent(db, agent_id=agent_id, actor=principal.actor)
+    return _redirect("/agents?flash=agent_deleted")
+
+
+# ---- API keys ---------------------------------------------------------------------------------
+@router.get("/api-keys")
+def keys_page(request: Request, db: DbSession, principal: Member) -> Response:
+    principal.require(Role.admin)
+    return _page(request, "keys.html", principal, db, keys=tenancy.list_api_keys(db))
+
+
+@router.post("/api-keys")
+def key_create(request: Request, db: DbSession, principal: Member, csrf: Csrf,
+               name: Annotated[str, Form(max_length=120)] = "API key") -> Response:
+    check_csrf(principal, csrf)
+    principal.require(Role.admin)
+    new = tenancy.create_api_key(db, org_id=principal.org_id, name=name, actor=principal.actor)
+    return _page(request, "keys.html", principal, db, 201, keys=tenancy.list_api_keys(db), new_secret=new.secret)
+
+
+@router.post("/api-keys/{key_id}/revoke")
+def key_revoke(key_id: str, db: DbSession, principal: Member, csrf: Csrf) -> Response:
+    check_csrf(principal, csrf)
+    principal.require(Role.admin)
+    tenancy.revoke_api_key(db, key_id=key_id, actor=principal.actor)
+    return _redirect("/api-keys?flash=key_revoked")

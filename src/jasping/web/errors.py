@@ -1,0 +1,91 @@
+"""One mapping from errors to responses: JSON `{"error": {"code", "message"}}` under /api,
+friendly pages in the dashboard."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from jasping.crypto import CryptoError
+from jasping.db import TenantMismatch
+from jasping.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited",
+          500: "internal", 503: "unavailable"}
+
+
+class LoginRequired(Exception):
+    """A dashboard page needs a logged-in user."""
+
+    def __init__(self, next_url: str = "/"):
+        self.next_url = next_url
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/api/") or path.startswith("/webhooks/") or path in ("/healthz", "/readyz")
+
+
+def error_response(request: Request, status: int, code: str, message: str,
+                   headers: dict[str, str] | None = None) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+    from jasping.web.dashboard.render import render_error
+
+    return render_error(request, status, message)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts) or "the request is not valid"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return error_response(request, exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(request, 422, "invalid", _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 404 and message == "Not Found":
+            message = "there is nothing at this address"
+        return error_response(request, exc.status_code, _CODES.get(exc.status_code, "error"), message,
+                              getattr(exc, "headers", None))
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
+
+    @app.exception_handler(TenantMismatch)
+    async def _tenant(request: Request, exc: TenantMismatch) -> Response:
+        log.error("tenant mismatch blocked on %s", request.url.path)
+        return error_response(request, 404, "not_found", "no such object")
+
+    @app.exception_handler(CryptoError)
+    async def _crypto(request: Request, exc: CryptoError) -> Response:
+        log.error("encryption error on %s: %s", request.url.path, type(exc).__name__)
+        return error_response(request, 503, "unavailable", "encrypted data cannot be read; check the master key")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "internal", "something went wrong on our side; it has been logged")
+
+
+def html_error(status: int, body: str) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status)

@@ -1,0 +1,85 @@
+"""Operations endpoints: /healthz (alive), /readyz (database and queue answer), /metrics."""
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jasping.db import get_engine
+from jasping.jobs import queue
+
+router = APIRouter(include_in_schema=False)
+
+REQUESTS = Counter("jasping_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("jasping_http_request_seconds", "HTTP request latency", ["method", "route"],
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+]
+DASHBOARD_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                                  b"script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+]
+
+
+class EdgeMiddleware:
+    """Pure ASGI: security headers on every response, and request metrics by route template
+    (never by raw path, which would hold ids)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start, status = time.perf_counter(), [500]
+        dashboard = not scope["path"].startswith(("/api/", "/webhooks/", "/widget"))
+
+        async def _send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                headers = list(message.get("headers", []))
+                headers += SECURITY_HEADERS + (DASHBOARD_HEADERS if dashboard else [])
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            name = getattr(scope.get("route"), "path", "unmatched")
+            LATENCY.labels(scope["method"], name).observe(time.perf_counter() - start)
+            REQUESTS.labels(scope["method"], name, str(status[0])).inc()
+
+
+@router.get("/healthz")
+def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz() -> Response:
+    checks = {}
+    try:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception:  # noqa: BLE001 - reported, not raised
+        checks["database"] = "unreachable"
+    checks["queue"] = "ok" if queue.queue_reachable() else "unreachable"
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks,
+                         "queue_backend": queue.backend_name()}, status_code=200 if ok else 503)
+
+
+@router.get("/metrics")
+def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,123 @@
+"""Tenant isolation, through the HTTP API as an outside client sees it."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from jasping.db import open_session
+from jasping.tenancy.models import Role
+
+PUBLIC = {("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/logout"),
+          ("GET", "/api/v1/auth/me")}
+
+
+def _operations(client):  # noqa: ANN001, ANN202
+    spec = client.get("/api/v1/openapi.json").json()
+    for path, item in spec["paths"].items():
+        for method in item:
+            yield method.upper(), path
+
+
+def _body(method: str, path: str) -> dict | None:
+    if method in ("POST", "PATCH", "PUT"):
+        return {"name": "Intruder"} if "agents" in path else {}
+    return None
+
+
+def test_every_id_endpoint_answers_404_for_another_organizations_objects(client, make_org) -> None:
+    a, b = make_org("Alpha"), make_org("Beta")
+    b_agent = b.post("/api/v1/agents", json={"name": "Beta bot"}).json()
+    b_key = b.client.get("/api/v1/api-keys").json()["api_keys"][0]
+    ids = {"agent_id": b_agent["id"], "key_id": b_key["id"]}
+    checked = 0
+    for method, path in _operations(client):
+        params = re.findall(r"{(\w+)}", path)
+        if not params:
+            continue
+        missing = [p for p in params if p not in ids]
+        assert not missing, f"add an object of org B for {missing} so that {method} {path} is checked"
+        url = path.format(**ids)
+        for who, call in (("api key", lambda m, u: client.request(m, u, headers=a.headers, json=_body(m, u))),
+                          ("session", lambda m, u: a.client.request(m, u, json=_body(m, u)))):
+            r = call(method, url)
+            assert r.status_code == 404, f"{who}: {method} {url} → {r.status_code} {r.text[:200]}"
+            assert r.json()["error"]["code"] in ("not_found", "agent_not_found"), r.text
+            checked += 1
+    assert checked >= 8
+    # and B's objects are unchanged
+    assert b.get(f"/api/v1/agents/{b_agent['id']}").json()["name"] == "Beta bot"
+    assert b.get("/api/v1/api-keys").json()["api_keys"][0]["revoked_at"] is None
+
+
+def test_lists_show_only_own_organization(client, make_org) -> None:
+    a, b = make_org("Alpha"), make_org("Beta")
+    a.post("/api/v1/agents", json={"name": "A1"})
+    b.post("/api/v1/agents", json={"name": "B1"})
+    b.post("/api/v1/agents", json={"name": "B2"})
+    assert [x["name"] for x in a.get("/api/v1/agents").json()["agents"]] == ["A1"]
+    assert sorted(x["name"] for x in b.get("/api/v1/agents").json()["agents"]) == ["B1", "B2"]
+    assert a.get("/api/v1/organization").json()["id"] == a.id
+    assert len(a.get("/api/v1/api-keys").json()["api_keys"]) == 1
+
+
+def test_every_api_endpoint_needs_credentials(client, make_org) -> None:
+    org = make_org()
+    agent = org.post("/api/v1/agents", json={"name": "Bot"}).json()
+    for method, path in _operations(client):
+        if (method, path) in PUBLIC or not path.startswith("/api/v1"):
+            continue
+        url = path.format(agent_id=agent["id"], key_id="key_x")
+        for headers in ({}, {"Authorization": "Bearer jp_00000000_wrong"}, {"Authorization": "Basic abc"}):
+            r = client.request(method, url, headers=headers, json=_body(method, url))
+            assert r.status_code == 401, f"{method} {url} with {headers} → {r.status_code}"
+            assert set(r.json()["error"]) == {"code", "message"}
+
+
+def test_revoked_key_is_refused(client, make_org) -> None:
+    org = make_org()
+    extra = org.client.post("/api/v1/api-keys", json={"name": "temp"}).json()
+    headers = {"Authorization": f"Bearer {extra['secret']}"}
+    assert client.get("/api/v1/agents", headers=headers).status_code == 200
+    assert org.client.delete(f"/api/v1/api-keys/{extra['id']}").json()["revoked_at"]
+    assert client.get("/api/v1/agents", headers=headers).status_code == 401
+
+
+def test_roles_limit_what_a_key_may_do(client, make_org) -> None:
+    org = make_org()
+    viewer = org.client.post("/api/v1/api-keys", json={"name": "ro", "role": "viewer"}).json()
+    headers = {"Authorization": f"Bearer {viewer['secret']}"}
+    assert client.get("/api/v1/agents", headers=headers).status_code == 200
+    r = client.post("/api/v1/agents", headers=headers, json={"name": "Nope"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert client.get("/api/v1/api-keys", headers=headers).status_code == 403
+
+
+def test_scoped_session_refuses_writing_into_another_organization(client, make_org) -> None:
+    from jasping.agents.models import Agent
+    from jasping.db import TenantMismatch
+
+    a, b = make_org("Alpha"), make_org("Beta")
+    session = open_session(a.id)
+    try:
+        session.add(Agent(id="agt_x", org_id=b.id, name="smuggled", public_key="pk_x"))
+        with pytest.raises(TenantMismatch):
+            session.flush()
+    finally:
+        session.rollback()
+        session.close()
+    assert Role.owner.allows(Role.viewer) and not Role.viewer.allows(Role.admin)
+
+
+def test_api_key_is_stored_hashed_and_shown_once(client, make_org, db_url) -> None:
+    from sqlalchemy import text
+
+    org = make_org()
+    new = org.client.post("/api/v1/api-keys", json={"name": "once"}).json()
+    assert new["secret"].startswith(new["prefix"] + "_")
+    listed = org.client.get("/api/v1/api-keys").json()["api_keys"]
+    assert all("secret" not in k for k in listed)
+    with open_session() as s:
+        rows = s.execute(text("SELECT prefix, secret_hash FROM api_keys")).all()
+    assert all(new["secret"] not in " ".join(map(str, r)) for r in rows)
+    assert new["prefix"] in {r[0] for r in rows}
