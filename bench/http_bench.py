@@ -3,7 +3,7 @@
 Run from the repository root:
 
     .venv/bin/python bench/http_bench.py [--backend sqlite|postgres|all] [--seconds 10]
-                                         [--concurrency 32] [--json]
+                                         [--concurrency 32] [--json] [--client per-loop|shared]
 
 For each backend the script sets up a fresh database (a temporary data directory for SQLite; a wiped
 `public` schema for PostgreSQL), creates an organization and 10 agents with the CLI and the API, starts
@@ -11,6 +11,10 @@ For each backend the script sets up a fresh database (a temporary data directory
 loops (after a warm-up). It measures `GET /healthz` (the framework alone) and an authenticated
 `GET /api/v1/agents` (API-key check plus a database read). The load generator runs on the same
 machine as the server and competes with it for CPU: the figures are a lower bound, not a capacity.
+The server's own CPU time per request (from /proc) is recorded too; it does not depend on how fast
+the load generator is. PostgreSQL is `JASPING_BENCH_DATABASE_URL` (default
+postgresql+psycopg://postgres@127.0.0.1:5432/test), a scratch database whose public schema is WIPED;
+it is skipped with a note when it does not answer.
 
 Results are printed as a Markdown table (or JSON with --json) and written to
 bench/results/http-<date>.json.
@@ -24,6 +28,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -76,6 +81,10 @@ class Result:
     max_ms: float | None = None
     error_samples: list[str] = field(default_factory=list)
     status_counts: dict[str, int] = field(default_factory=dict)
+    server_cpu_cores: float | None = None  # server process CPU during the window, in cores
+    server_cpu_ms_per_req: float | None = None  # the framework's own CPU cost per request
+    loadgen_cpu_cores: float | None = None  # this process (the load generator) during the window
+    other_cpu_cores: float | None = None  # everything else on the machine during the window (noise)
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:
@@ -87,71 +96,144 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
 
 
 # ---- the load generator -------------------------------------------------------------------------
-async def _load(url: str, headers: dict[str, str], *, seconds: float, concurrency: int,
-                warmup: float) -> tuple[list[float], int, dict[str, int], list[str], float]:
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used so far (Linux /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy (all cores, not idle or iowait), from /proc/stat."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+@dataclass
+class Window:
+    """What the loops recorded after the warm-up."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    status_counts: dict[str, int] = field(default_factory=dict)
+    samples: list[str] = field(default_factory=list)
+    wall: float = 0.0
+    server_cpu: float | None = None
+    client_cpu: float = 0.0
+    machine_cpu: float | None = None
+
+
+async def _load(url: str, headers: dict[str, str], *, seconds: float, concurrency: int, warmup: float,
+                client_mode: str = "per-loop", server_pid: int | None = None) -> Window:
     """N loops, each issuing one request after the other, for warmup + seconds.
 
-    Only requests started after the warm-up are recorded. Returns latencies (s), error count,
-    status counts, a few error samples and the measured wall time."""
-    latencies: list[float] = []
-    status_counts: dict[str, int] = {}
-    samples: list[str] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    Only requests started after the warm-up are recorded. In "shared" mode every loop uses one
+    AsyncClient limited to `concurrency` connections; in "per-loop" mode (the default) each loop has its
+    own AsyncClient limited to one connection, so the total is still `concurrency` connections but
+    httpcore's pool is not scanned by 32 waiters on every request (see README: at 32 connections the
+    shared pool costs the load generator ~4x more CPU per request, which on 2 cores is what gets measured).
+    """
+    w = Window()
     timeout = httpx.Timeout(30.0)
     start = time.perf_counter()
     measure_from = start + warmup
     stop_at = measure_from + seconds
     last_done = measure_from
+    marks: dict[str, float | None] = {}
 
-    async with httpx.AsyncClient(limits=limits, timeout=timeout, headers=headers) as client:
+    def client(n: int) -> httpx.AsyncClient:
+        return httpx.AsyncClient(limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
+                                 timeout=timeout, headers=headers)
 
-        async def loop() -> None:
-            nonlocal errors, last_done
-            while True:
-                t0 = time.perf_counter()
-                if t0 >= stop_at:
-                    return
-                recorded = t0 >= measure_from
-                try:
-                    response = await client.get(url)
-                    await response.aread()
-                    ok = 200 <= response.status_code < 300
-                    key = str(response.status_code)
-                    detail = f"HTTP {response.status_code}: {response.text[:300]}"
-                except Exception as exc:  # noqa: BLE001 - every failure is counted, not raised
-                    ok, key, detail = False, type(exc).__name__, f"{type(exc).__name__}: {exc}"
-                t1 = time.perf_counter()
-                if not recorded:
-                    continue
-                last_done = max(last_done, t1)
-                status_counts[key] = status_counts.get(key, 0) + 1
-                if ok:
-                    latencies.append(t1 - t0)
-                else:
-                    errors += 1
-                    if len(samples) < 5 and detail not in samples:
-                        samples.append(detail)
+    async def loop(c: httpx.AsyncClient) -> None:
+        nonlocal last_done
+        while True:
+            t0 = time.perf_counter()
+            if t0 >= stop_at:
+                return
+            recorded = t0 >= measure_from
+            try:
+                response = await c.get(url)
+                ok = 200 <= response.status_code < 300
+                key = str(response.status_code)
+                detail = "" if ok else f"HTTP {response.status_code}: {response.text[:300]}"
+            except Exception as exc:  # noqa: BLE001 - every failure is counted, not raised
+                ok, key, detail = False, type(exc).__name__, f"{type(exc).__name__}: {exc!r}"[:300]
+            t1 = time.perf_counter()
+            if not recorded:
+                continue
+            last_done = max(last_done, t1)
+            w.status_counts[key] = w.status_counts.get(key, 0) + 1
+            if ok:
+                w.latencies.append(t1 - t0)
+            else:
+                w.errors += 1
+                if len(w.samples) < 5 and detail not in w.samples:
+                    w.samples.append(detail)
 
-        await asyncio.gather(*(loop() for _ in range(concurrency)))
-    wall = max(stop_at, last_done) - measure_from
-    return latencies, errors, status_counts, samples, wall
+    async def mark_window() -> None:
+        """CPU counters of the server and of this process at the start and end of the window."""
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        marks["s0"], marks["c0"] = process_cpu_seconds(server_pid) if server_pid else None, own_cpu_seconds()
+        marks["m0"] = machine_busy_seconds()
+        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+        marks["s1"], marks["c1"] = process_cpu_seconds(server_pid) if server_pid else None, own_cpu_seconds()
+        marks["m1"] = machine_busy_seconds()
+
+    marker = asyncio.ensure_future(mark_window())
+    if client_mode == "shared":
+        async with client(concurrency) as c:
+            await asyncio.gather(*(loop(c) for _ in range(concurrency)))
+    else:
+        clients = [client(1) for _ in range(concurrency)]
+        try:
+            await asyncio.gather(*(loop(c) for c in clients))
+        finally:
+            await asyncio.gather(*(c.aclose() for c in clients))
+    await marker
+    w.wall = max(stop_at, last_done) - measure_from
+    if marks.get("s0") is not None and marks.get("s1") is not None:
+        w.server_cpu = marks["s1"] - marks["s0"]  # type: ignore[operator]
+    w.client_cpu = marks["c1"] - marks["c0"]  # type: ignore[operator]
+    if marks.get("m0") is not None and marks.get("m1") is not None:
+        w.machine_cpu = marks["m1"] - marks["m0"]  # type: ignore[operator]
+    return w
 
 
 def run_httpx(backend: str, name: str, url: str, headers: dict[str, str], *, seconds: float,
-              concurrency: int) -> Result:
-    log(f"{backend}: {name} for {WARMUP_SECONDS:.0f}+{seconds:.0f}s at concurrency {concurrency} (httpx)")
-    latencies, errors, status_counts, samples, wall = asyncio.run(
-        _load(url, headers, seconds=seconds, concurrency=concurrency, warmup=WARMUP_SECONDS))
-    latencies.sort()
-    total = len(latencies) + errors
-    ms = [v * 1000.0 for v in latencies]
+              concurrency: int, client_mode: str, server_pid: int | None) -> Result:
+    log(f"{backend}: {name} for {WARMUP_SECONDS:.0f}+{seconds:.0f}s at concurrency {concurrency} "
+        f"(httpx, {client_mode} clients)")
+    w = asyncio.run(_load(url, headers, seconds=seconds, concurrency=concurrency, warmup=WARMUP_SECONDS,
+                          client_mode=client_mode, server_pid=server_pid))
+    w.latencies.sort()
+    ok = len(w.latencies)
+    ms = [v * 1000.0 for v in w.latencies]
+    window = seconds  # CPU counters cover exactly the measured window
     return Result(
-        backend=backend, endpoint=name, tool="httpx", seconds=round(wall, 2), concurrency=concurrency,
-        requests=total, errors=errors, rps=round(len(latencies) / wall, 1) if wall > 0 else 0.0,
+        backend=backend, endpoint=name, tool=f"httpx ({client_mode})", seconds=round(w.wall, 2),
+        concurrency=concurrency, requests=ok + w.errors, errors=w.errors,
+        rps=round(ok / w.wall, 1) if w.wall > 0 else 0.0,
         p50_ms=_r(percentile(ms, 50)), p99_ms=_r(percentile(ms, 99)),
         mean_ms=_r(statistics.fmean(ms) if ms else None), max_ms=_r(ms[-1] if ms else None),
-        error_samples=samples, status_counts=status_counts)
+        error_samples=w.samples, status_counts=w.status_counts,
+        server_cpu_cores=_r(w.server_cpu / window) if w.server_cpu is not None else None,
+        server_cpu_ms_per_req=_r(w.server_cpu * 1000.0 / (ok + w.errors))
+        if w.server_cpu is not None and ok + w.errors else None,
+        loadgen_cpu_cores=_r(w.client_cpu / window),
+        other_cpu_cores=_r(max(0.0, w.machine_cpu - w.client_cpu - (w.server_cpu or 0.0)) / window)
+        if w.machine_cpu is not None else None)
 
 
 def _r(v: float | None) -> float | None:
@@ -223,7 +305,7 @@ def reset_postgres(url: str) -> str | None:
             conn.execute("DROP SCHEMA public CASCADE")
             conn.execute("CREATE SCHEMA public")
     except Exception as exc:  # noqa: BLE001 - reported as a skip
-        return f"{type(exc).__name__}: {str(exc).strip()}"
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
     return None
 
 
@@ -253,6 +335,7 @@ class Server:
             [jasping_bin(), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
             env=env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         self.base = f"http://127.0.0.1:{port}"
+        self.stop_seconds: float | None = None
 
     def wait_healthy(self, timeout: float = HEALTH_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
@@ -278,8 +361,12 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> int | None:
-        """SIGTERM, then SIGKILL after 10 s. The exit code (None if it had to be killed)."""
+        """SIGTERM, then SIGKILL after 10 s. The exit code (None if it had to be killed).
+
+        uvicorn shuts down gracefully on SIGTERM and then re-raises the signal, so a clean stop
+        shows as -15."""
         code: int | None
+        began = time.monotonic()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -291,11 +378,12 @@ class Server:
                 code = None
         else:
             code = self.proc.returncode
+        self.stop_seconds = round(time.monotonic() - began, 2)
         self._log.close()
         return code
 
 
-def bench_backend(backend: str, *, seconds: float, concurrency: int) -> dict:
+def bench_backend(backend: str, *, seconds: float, concurrency: int, client_mode: str) -> dict:
     """Set up, serve, measure, tear down. A dict with results, skip reason and server problems."""
     out: dict = {"backend": backend, "results": [], "skipped": None, "server_log_tail": None,
                  "server_exit_code": None, "problems": []}
@@ -343,7 +431,8 @@ def bench_backend(backend: str, *, seconds: float, concurrency: int) -> dict:
         scenarios = [("GET /healthz", server.base + "/healthz", {}),
                      ("GET /api/v1/agents", server.base + "/api/v1/agents", auth)]
         for name, url, headers in scenarios:
-            res = run_httpx(backend, name, url, headers, seconds=seconds, concurrency=concurrency)
+            res = run_httpx(backend, name, url, headers, seconds=seconds, concurrency=concurrency,
+                            client_mode=client_mode, server_pid=server.proc.pid)
             out["results"].append(asdict(res))
             if res.errors:
                 out["problems"].append(f"{name}: {res.errors} errors, e.g. {res.error_samples}")
@@ -359,6 +448,9 @@ def bench_backend(backend: str, *, seconds: float, concurrency: int) -> dict:
     finally:
         if server is not None:
             out["server_exit_code"] = server.stop()
+            out["server_stop_seconds"] = server.stop_seconds
+            if out["server_exit_code"] not in (0, -signal.SIGTERM):
+                out["problems"].append(f"server did not stop cleanly (exit code {out['server_exit_code']})")
             tail = server.tail()
             out["server_log_tail"] = tail or None
             if re.search(r"Traceback|ERROR|Exception", tail or ""):
@@ -378,6 +470,10 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _fmt(v: float | None) -> str:
+    return "–" if v is None else f"{v:.1f}"
+
+
 def markdown(runs: list[dict]) -> str:
     rows = ["| backend | endpoint | req/s | p50 ms | p99 ms | errors |",
             "|---|---|---:|---:|---:|---:|"]
@@ -386,10 +482,24 @@ def markdown(runs: list[dict]) -> str:
             rows.append(f"| {run['backend']} | (skipped) | – | – | – | – |")
             continue
         for r in run["results"]:
-            endpoint = r["endpoint"] + (f" ({r['tool']})" if r["tool"] != "httpx" else "")
-            fmt = lambda v: "–" if v is None else f"{v:.1f}"  # noqa: E731
-            rows.append(f"| {run['backend']} | {endpoint} | {r['rps']:.0f} | {fmt(r['p50_ms'])} | "
-                        f"{fmt(r['p99_ms'])} | {r['errors']} |")
+            endpoint = r["endpoint"] + (" (wrk)" if r["tool"] == "wrk" else "")
+            rows.append(f"| {run['backend']} | {endpoint} | {r['rps']:.0f} | {_fmt(r['p50_ms'])} | "
+                        f"{_fmt(r['p99_ms'])} | {r['errors']} |")
+    return "\n".join(rows)
+
+
+def cpu_markdown(runs: list[dict]) -> str:
+    rows = ["| backend | endpoint | server CPU ms/req | server cores | load-generator cores "
+            "| other processes, cores |",
+            "|---|---|---:|---:|---:|---:|"]
+    for run in runs:
+        for r in run["results"]:
+            if r["tool"] == "wrk":
+                continue
+            two = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
+            rows.append(f"| {run['backend']} | {r['endpoint']} | {two(r['server_cpu_ms_per_req'])} | "
+                        f"{two(r['server_cpu_cores'])} | "
+                        f"{two(r['loadgen_cpu_cores'])} | {two(r['other_cpu_cores'])} |")
     return "\n".join(rows)
 
 
@@ -399,13 +509,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per scenario")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent connections")
     parser.add_argument("--json", action="store_true", help="print a JSON document instead of a table")
+    parser.add_argument("--client", choices=["per-loop", "shared"], default="per-loop",
+                        help="one AsyncClient per loop (default) or one shared AsyncClient; both open "
+                             "--concurrency connections")
     args = parser.parse_args()
     if args.seconds <= 0 or args.concurrency <= 0:
         parser.error("--seconds and --concurrency must be positive")
 
     backends = ["sqlite", "postgres"] if args.backend == "all" else [args.backend]
     began = time.monotonic()
-    runs = [bench_backend(b, seconds=args.seconds, concurrency=args.concurrency) for b in backends]
+    runs = [bench_backend(b, seconds=args.seconds, concurrency=args.concurrency, client_mode=args.client)
+            for b in backends]
     now = dt.datetime.now(dt.UTC)
     doc = {
         "benchmark": "http",
@@ -414,7 +528,8 @@ def main() -> int:
         "settings": {"seconds": args.seconds, "warmup_seconds": WARMUP_SECONDS,
                      "concurrency": args.concurrency, "agents": N_AGENTS,
                      "server": "jasping serve --no-worker (1 uvicorn process)",
-                     "load_generator": "asyncio + httpx on the same machine"
+                     "client": args.client,
+                     "load_generator": f"asyncio + httpx ({args.client} AsyncClient) on the same machine"
                                        + (", and wrk" if os.access(WRK, os.X_OK) else "")},
         "machine": {"nproc": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
                     "platform": platform.platform()},
@@ -431,6 +546,8 @@ def main() -> int:
         print(json.dumps(doc, indent=2))
     else:
         print(markdown(runs))
+        print()
+        print(cpu_markdown(runs))
         for run in runs:
             if run["skipped"]:
                 print(f"\nnote: {run['backend']} skipped: {run['skipped']}")

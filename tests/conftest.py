@@ -4,6 +4,7 @@ a fresh data directory, and helpers to create organizations and call the API as 
 Database tests take the `db_url` fixture, parametrized over both backends. In CI (CI=true) a
 missing PostgreSQL or Redis URL fails the run instead of skipping silently.
 """
+
 from __future__ import annotations
 
 import os
@@ -131,6 +132,7 @@ def make_org(client: TestClient):  # noqa: ANN201
         key = own.post("/api/v1/api-keys", json={"name": "tests"})
         assert key.status_code == 201, key.text
         return Org(r.json()["organization_id"], key.json()["secret"], email, password, own)
+
     return make
 
 

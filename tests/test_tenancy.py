@@ -1,4 +1,5 @@
 """Tenant isolation, through the HTTP API as an outside client sees it."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,12 @@ import pytest
 from jasping.db import open_session
 from jasping.tenancy.models import Role
 
-PUBLIC = {("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/logout"),
-          ("GET", "/api/v1/auth/me")}
+PUBLIC = {
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/logout"),
+    ("GET", "/api/v1/auth/me"),
+}
 
 
 def _operations(client):  # noqa: ANN001, ANN202
@@ -38,8 +43,10 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
         missing = [p for p in params if p not in ids]
         assert not missing, f"add an object of org B for {missing} so that {method} {path} is checked"
         url = path.format(**ids)
-        for who, call in (("api key", lambda m, u: client.request(m, u, headers=a.headers, json=_body(m, u))),
-                          ("session", lambda m, u: a.client.request(m, u, json=_body(m, u)))):
+        for who, call in (
+            ("api key", lambda m, u: client.request(m, u, headers=a.headers, json=_body(m, u))),
+            ("session", lambda m, u: a.client.request(m, u, json=_body(m, u))),
+        ):
             r = call(method, url)
             assert r.status_code == 404, f"{who}: {method} {url} → {r.status_code} {r.text[:200]}"
             assert r.json()["error"]["code"] in ("not_found", "agent_not_found"), r.text

@@ -1,4 +1,5 @@
 """JasPing: AI customer-service agents for businesses, privacy first."""
+
 import zoneinfo
 
 # One source of time-zone data everywhere: the pinned `tzdata` package, never the system's zone

@@ -1,11 +1,12 @@
 """create_app(): the ASGI application — ops endpoints, the JSON API, the dashboard."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from jasping import __version__, logs
@@ -26,17 +27,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     settings = get_settings()
     logs.setup(settings.log_level)
-    app = FastAPI(title="JasPing API", version=__version__, lifespan=lifespan,
-                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
-                  description="AI customer-service agents on the web, WhatsApp and the phone. "
-                              "Authenticate with `Authorization: Bearer <API key>`.")
+    app = FastAPI(
+        title="JasPing API",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        description="AI customer-service agents on the web, WhatsApp and the phone. "
+        "Authenticate with `Authorization: Bearer <API key>`.",
+    )
     errors.install(app)
     app.add_middleware(ops.EdgeMiddleware)
     app.include_router(ops.router)
-    api = APIRouter(prefix="/api/v1")
     for module in (auth, agents, keys, organization):
-        api.include_router(module.router)
-    app.include_router(api)
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(dashboard.router)
     return app

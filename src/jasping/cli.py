@@ -1,4 +1,5 @@
 """The `jasping` command: serve, worker, migrate, demo, org, jobs, keys, audit."""
+
 from __future__ import annotations
 
 import json
@@ -60,11 +61,21 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
     _migrate_quietly()
     worker = None
     if not no_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "jasping.cli", "worker"], env=os.environ.copy())
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "jasping.cli", "worker", "--exit-with-parent"], env=os.environ.copy()
+        )
     click.echo(f"JasPing dashboard: http://{host}:{port}/   (API docs: http://{host}:{port}/api/v1/docs)")
     try:
-        uvicorn.run("jasping.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning", access_log=False, proxy_headers=True)
+        uvicorn.run(
+            "jasping.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=True,
+        )
     finally:
         if worker and worker.poll() is None:
             worker.send_signal(signal.SIGTERM)
@@ -77,16 +88,34 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
 @main.command()
 @click.option("--workers", default=4, type=int, help="worker threads")
 @click.option("--no-periodic", is_flag=True, help="do not run the periodic schedule in this worker")
-def worker(workers: int, no_periodic: bool) -> None:
+@click.option("--exit-with-parent", is_flag=True, hidden=True, help="stop when the process that started us ends")
+def worker(workers: int, no_periodic: bool, exit_with_parent: bool) -> None:
     """Consume background jobs (SQLite queue by default, Redis with JASPING_REDIS_URL)."""
     from jasping import logs
     from jasping.jobs import tasks  # noqa: F401 - registers the tasks
     from jasping.jobs.queue import backend_name, huey
 
     logs.setup(get_settings().log_level)
+    if exit_with_parent:
+        _exit_with_parent()
     click.echo(f"worker: {workers} threads on the {backend_name()} queue (pid {os.getpid()})", err=True)
-    huey.create_consumer(workers=workers, worker_type="thread", periodic=not no_periodic,
-                         check_worker_health=True).run()
+    huey.create_consumer(
+        workers=workers, worker_type="thread", periodic=not no_periodic, check_worker_health=True
+    ).run()
+
+
+def _exit_with_parent() -> None:
+    """`serve` may be stopped by a signal that skips its clean-up: follow it rather than linger."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGINT)  # huey's graceful shutdown
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 # ---- demo and organizations --------------------------------------------------------------------
@@ -133,8 +162,12 @@ def org_create(name: str, owner_email: str, as_json: bool) -> None:
                 user = tenancy.create_user(s, email=owner_email, password=password)
             organization = tenancy.create_organization(s, name=name, owner=user, actor=SYSTEM)
             key = tenancy.create_api_key(s, org_id=organization.id, name="CLI", actor=SYSTEM)
-            out = {"org_id": organization.id, "api_key": key.secret, "owner_email": user.email,
-                   "owner_password": password}
+            out = {
+                "org_id": organization.id,
+                "api_key": key.secret,
+                "owner_email": user.email,
+                "owner_password": password,
+            }
     except DomainError as exc:
         _fail(exc.message)
     if as_json:
@@ -183,7 +216,9 @@ def jobs_status() -> None:
     from jasping.jobs.schedule import status
 
     for row in status():
-        click.echo(f"{row['job']:<24} every {row['every']:<16} last {row['last_due_at'] or 'never'} ({row['runs']} runs)")
+        click.echo(
+            f"{row['job']:<24} every {row['every']:<16} last {row['last_due_at'] or 'never'} ({row['runs']} runs)"
+        )
 
 
 @jobs.command("ping")
@@ -201,8 +236,7 @@ def jobs_ping(timeout: float) -> None:
         _fail(f"no worker answered within {timeout:.0f}s; start one with `jasping worker`")
     if answer.get("token") != token:
         _fail("a worker answered with the wrong token")
-    click.echo(json.dumps({"ok": True, "worker_pid": answer["pid"],
-                           "seconds": round(time.monotonic() - started, 3)}))
+    click.echo(json.dumps({"ok": True, "worker_pid": answer["pid"], "seconds": round(time.monotonic() - started, 3)}))
 
 
 # ---- keys and audit ----------------------------------------------------------------------------
@@ -236,14 +270,17 @@ def keys_rotate(new_key: str | None, data_keys: bool) -> None:
             keyring.new_data_key_version(scope)
     click.echo(f"re-wrapped {count} data keys: master key {key_id(old)} → {key_id(raw)}")
     if settings.master_key:
-        click.echo("Set JASPING_MASTER_KEY to the new key below, and JASPING_OLD_MASTER_KEYS to the old one until "
-                   "every process has restarted; then run `jasping keys retire`.")
+        click.echo(
+            "Set JASPING_MASTER_KEY to the new key below, and JASPING_OLD_MASTER_KEYS to the old one until "
+            "every process has restarted; then run `jasping keys retire`."
+        )
         click.echo(f"new master key: {encode_key(raw)}")
     else:
         write_key_file(kf.with_name(f"master.key.old-{key_id(old)}"), old)
         os.replace(pending, kf)
-        click.echo(f"new key in {kf} (mode 0600). Restart running processes, then `jasping keys retire` "
-                   "removes the old key.")
+        click.echo(
+            f"new key in {kf} (mode 0600). Restart running processes, then `jasping keys retire` removes the old key."
+        )
 
 
 @keys.command("retire")
@@ -293,8 +330,9 @@ def audit_verify() -> None:
     if result.ok:
         click.echo(f"audit log intact: {result.checked} events verified")
     else:
-        click.secho(f"audit log TAMPERED: {result.problem} ({result.checked} events verified before it)",
-                    fg="red", err=True)
+        click.secho(
+            f"audit log TAMPERED: {result.problem} ({result.checked} events verified before it)", fg="red", err=True
+        )
         sys.exit(1)
 
 

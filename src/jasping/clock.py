@@ -1,4 +1,5 @@
 """An injectable clock: all code asks `clock.now()`, tests and `jobs run-due --now` move it."""
+
 from __future__ import annotations
 
 import contextlib

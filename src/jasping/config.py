@@ -1,4 +1,5 @@
 """Settings read from the environment (names in DESIGN.md's product contract)."""
+
 from __future__ import annotations
 
 from functools import lru_cache

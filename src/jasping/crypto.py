@@ -8,6 +8,7 @@ key can read them; the data key id is authenticated as associated data.
 Rotating the master key re-wraps the data keys only: rows stay as they are and stay readable.
 A master key that did not wrap the stored data keys fails closed with `MasterKeyError`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -206,9 +207,15 @@ class Keyring:
     def _add_data_key(self, scope: str, version: int, session: Session | None = None) -> str:
         raw = secrets.token_bytes(32)
         dek_id = new_id("dek")
-        row = {"id": dek_id, "scope": scope, "version": version, "active": True,
-               "wrapped": self._wrap(self.current, dek_id, scope, raw), "master_kid": self.current_kid,
-               "created_at": clock.now()}
+        row = {
+            "id": dek_id,
+            "scope": scope,
+            "version": version,
+            "active": True,
+            "wrapped": self._wrap(self.current, dek_id, scope, raw),
+            "master_kid": self.current_kid,
+            "created_at": clock.now(),
+        }
         if session is None:
             with self.engine.begin() as conn:
                 conn.execute(DataKey.__table__.insert().values(**row))
@@ -291,9 +298,9 @@ class Keyring:
             for row in rows:
                 key = self._unwrap(DataKey(**row._mapping))
                 conn.execute(
-                    DataKey.__table__.update().where(DataKey.id == row.id).values(
-                        wrapped=self._wrap(new_master, row.id, row.scope, key.raw), master_kid=key_id(new_master)
-                    )
+                    DataKey.__table__.update()
+                    .where(DataKey.id == row.id)
+                    .values(wrapped=self._wrap(new_master, row.id, row.scope, key.raw), master_kid=key_id(new_master))
                 )
                 count += 1
         self.current = new_master
@@ -347,7 +354,10 @@ class EncryptedText(TypeDecorator):
             return get_keyring().encrypt(value.scope, value.text)
         scope = _default_scope.get()
         if scope is None:
-            raise CryptoError("an encrypted value was written outside of a mapped object or crypto scope")
+            raise CryptoError(
+                "an encrypted column was written outside of a mapped object, or compared in a "
+                "query; look encrypted values up through their blind index instead"
+            )
         return get_keyring().encrypt(scope, str(value))
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:

@@ -4,6 +4,7 @@ Tenant isolation lives here, in one place: a session opened with `org_id` adds
 `org_id = :org` to every ORM query of a `TenantScoped` model and refuses to write a row of another
 organization. Routes and services never filter by organization themselves.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -169,6 +170,22 @@ def _scope_writes(session: Session, _ctx: Any, _instances: Any) -> None:
                 obj.org_id = org_id
             elif obj.org_id != org_id:
                 raise TenantMismatch(f"{type(obj).__name__} belongs to another organization")
+
+
+@contextlib.contextmanager
+def unscoped(session: Session) -> Iterator[Session]:
+    """Lift the tenant scope for platform-level reads (a user's memberships in every organization).
+    Rows of other organizations loaded meanwhile are evicted afterwards, so nothing leaks later."""
+    org_id = session.info.get("org_id")
+    session.info["org_id"] = None
+    try:
+        yield session
+    finally:
+        session.info["org_id"] = org_id
+        if org_id is not None:
+            for obj in list(session.identity_map.values()):
+                if isinstance(obj, TenantScoped) and obj.org_id != org_id:
+                    session.expunge(obj)
 
 
 _makers: dict[tuple[int, bool], sessionmaker] = {}

@@ -1,4 +1,5 @@
 """The demo workspace of `make run`: an imaginary dental clinic in Casablanca (idempotent)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from jasping.tenancy import service as tenancy
 from jasping.tenancy.models import ApiKey, Organization
 
 DEMO_EMAIL = "demo@jasping.test"
-DEMO_PASSWORD = "demo-password-2026"  # a local demo account only; documented in the README
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - a local demo account only; documented in the README
 DEMO_ORG = "Clinique Dentaire Atlas"
 DEMO_AGENT = AgentCreate(
     name="Amal",
@@ -24,7 +25,7 @@ DEMO_AGENT = AgentCreate(
         "have the team call back. Never give a diagnosis."
     ),
     greeting="Bonjour ! Je suis Amal, de la Clinique Dentaire Atlas. Comment puis-je vous aider ? / "
-             "Hello! I'm Amal from Atlas Dental Clinic. How can I help?",
+    "Hello! I'm Amal from Atlas Dental Clinic. How can I help?",
 )
 
 
@@ -35,9 +36,19 @@ def ensure_demo(*, fresh_api_key: bool = False) -> dict:
         if user is None:
             user = tenancy.create_user(s, email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo", locale="fr")
         orgs = [o for _, o in tenancy.memberships(s, user.id) if o.name == DEMO_ORG]
-        org = orgs[0] if orgs else tenancy.create_organization(
-            s, name=DEMO_ORG, owner=user, actor=SYSTEM, country="MA", timezone="Africa/Casablanca",
-            default_language="fr")
+        org = (
+            orgs[0]
+            if orgs
+            else tenancy.create_organization(
+                s,
+                name=DEMO_ORG,
+                owner=user,
+                actor=SYSTEM,
+                country="MA",
+                timezone="Africa/Casablanca",
+                default_language="fr",
+            )
+        )
         if not orgs:
             org.contact_email, org.contact_phone = "accueil@clinique-atlas.example", "+212522000000"
         org_id = org.id
@@ -52,5 +63,12 @@ def ensure_demo(*, fresh_api_key: bool = False) -> dict:
                 key.revoked_at = clock.now()
             secret = tenancy.create_api_key(s, org_id=org_id, name="demo", actor=SYSTEM).secret
         org_name = s.get(Organization, org_id).name
-        return {"org_id": org_id, "org_name": org_name, "agent_id": agent.id, "agent_public_key": agent.public_key,
-                "email": DEMO_EMAIL, "password": DEMO_PASSWORD, "api_key": secret}
+        return {
+            "org_id": org_id,
+            "org_name": org_name,
+            "agent_id": agent.id,
+            "agent_public_key": agent.public_key,
+            "email": DEMO_EMAIL,
+            "password": DEMO_PASSWORD,
+            "api_key": secret,
+        }

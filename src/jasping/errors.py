@@ -1,4 +1,5 @@
 """Domain errors. Services raise these; `web/errors.py` maps them to HTTP once."""
+
 from __future__ import annotations
 
 

@@ -3,6 +3,7 @@
 Log calls pass ids and counts, never bodies; as a second line of defence a filter masks anything
 that looks like a bearer token, API key, password field, session cookie or email address.
 """
+
 from __future__ import annotations
 
 import logging
@@ -11,7 +12,10 @@ import re
 _PATTERNS = [
     (re.compile(r"(?i)(authorization:?\s*bearer\s+)[^\s,;\"']+"), r"\1[redacted]"),
     (re.compile(r"\bjp_[0-9a-f]{8}_[A-Za-z0-9_\-]+"), "[api-key]"),
-    (re.compile(r"(?i)((?:password|secret|token|api_key|master_key)[\"']?\s*[:=]\s*[\"']?)[^\s,;\"'&]+"), r"\1[redacted]"),
+    (
+        re.compile(r"(?i)((?:password|secret|token|api_key|master_key)[\"']?\s*[:=]\s*[\"']?)[^\s,;\"'&]+"),
+        r"\1[redacted]",
+    ),
     (re.compile(r"(?i)(jasping_session=)[^\s;]+"), r"\1[redacted]"),
     (re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"), "[email]"),
 ]

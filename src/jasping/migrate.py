@@ -1,4 +1,5 @@
 """Schema migrations with Alembic (`jasping migrate`, and at `serve` start)."""
+
 from __future__ import annotations
 
 from pathlib import Path

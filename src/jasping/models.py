@@ -1,4 +1,5 @@
 """Imports every table so that `Base.metadata` is complete (migrations, tests, the data map)."""
+
 from jasping.agents.models import Agent
 from jasping.crypto import DataKey
 from jasping.db import Base
@@ -7,5 +8,16 @@ from jasping.security.audit import AuditCheckpoint, AuditEvent
 from jasping.security.sessions import LoginSession
 from jasping.tenancy.models import ApiKey, Membership, Organization, User
 
-__all__ = ["Agent", "ApiKey", "AuditCheckpoint", "AuditEvent", "Base", "DataKey", "JobRun", "LoginSession",
-           "Membership", "Organization", "User"]
+__all__ = [
+    "Agent",
+    "ApiKey",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "Base",
+    "DataKey",
+    "JobRun",
+    "LoginSession",
+    "Membership",
+    "Organization",
+    "User",
+]

@@ -1,4 +1,5 @@
 """The agent table."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,8 +10,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from jasping import clock
 from jasping.db import Base, TenantScoped, UtcDateTime
 
-LANGUAGES = {"en": "English", "fr": "Français", "ar": "العربية", "es": "Español", "de": "Deutsch",
-             "it": "Italiano", "pt": "Português", "nl": "Nederlands"}
+LANGUAGES = {
+    "en": "English",
+    "fr": "Français",
+    "ar": "العربية",
+    "es": "Español",
+    "de": "Deutsch",
+    "it": "Italiano",
+    "pt": "Português",
+    "nl": "Nederlands",
+}
 
 
 class Agent(TenantScoped, Base):

@@ -1,4 +1,5 @@
 """Input and output shapes of agents (validated at the edge, used by API and dashboard alike)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Service functions of agents. The session is scoped to the organization (see jasping.db)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -28,11 +29,19 @@ def get_agent(session: Session, agent_id: str) -> Agent:
 
 
 def create_agent(session: Session, *, agent_in: AgentCreate, actor: Actor) -> Agent:
-    agent = Agent(id=new_id("agt"), public_key=new_id("pk"), name=agent_in.name, languages=agent_in.languages,
-                  instructions=agent_in.instructions, greeting=agent_in.greeting or default_greeting(agent_in.name))
+    agent = Agent(
+        id=new_id("agt"),
+        public_key=new_id("pk"),
+        name=agent_in.name,
+        languages=agent_in.languages,
+        instructions=agent_in.instructions,
+        greeting=agent_in.greeting or default_greeting(agent_in.name),
+    )
     session.add(agent)
     session.flush()
-    audit.record(session, actor=actor, action="agent.create", org_id=agent.org_id, object_type="agent", object_id=agent.id)
+    audit.record(
+        session, actor=actor, action="agent.create", org_id=agent.org_id, object_type="agent", object_id=agent.id
+    )
     return agent
 
 
@@ -42,12 +51,21 @@ def update_agent(session: Session, *, agent_id: str, agent_in: AgentUpdate, acto
     for field, value in changes.items():
         setattr(agent, field, value)
     session.flush()
-    audit.record(session, actor=actor, action="agent.update", org_id=agent.org_id, object_type="agent",
-                 object_id=agent.id, detail={"fields": sorted(changes)})
+    audit.record(
+        session,
+        actor=actor,
+        action="agent.update",
+        org_id=agent.org_id,
+        object_type="agent",
+        object_id=agent.id,
+        detail={"fields": sorted(changes)},
+    )
     return agent
 
 
 def delete_agent(session: Session, *, agent_id: str, actor: Actor) -> None:
     agent = get_agent(session, agent_id)
     session.delete(agent)
-    audit.record(session, actor=actor, action="agent.delete", org_id=agent.org_id, object_type="agent", object_id=agent.id)
+    audit.record(
+        session, actor=actor, action="agent.delete", org_id=agent.org_id, object_type="agent", object_id=agent.id
+    )

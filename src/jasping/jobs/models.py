@@ -1,4 +1,5 @@
 """When each periodic job last ran (so `run-due` knows what is due, across processes)."""
+
 from __future__ import annotations
 
 from datetime import datetime

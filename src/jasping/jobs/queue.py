@@ -1,4 +1,5 @@
 """The huey instance of this process, chosen from the settings."""
+
 from __future__ import annotations
 
 from huey import Huey, RedisHuey, SqliteHuey

@@ -4,6 +4,7 @@ A job is due when its interval has passed since the last due time it ran for. Ea
 claimed with a conditional UPDATE of its `job_runs` row, so several workers never run it twice,
 and runs with the clock set to the due time, so time travel in tests and operations is exact.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,9 +36,11 @@ REGISTRY: dict[str, PeriodicJob] = {}
 
 def periodic(name: str, *, every: timedelta, cron: dict[str, str]) -> Callable:
     """Register `func` as a periodic job (decorator)."""
+
     def wrap(func: Callable[[], object]) -> Callable[[], object]:
         REGISTRY[name] = PeriodicJob(name, every, cron, func, (func.__doc__ or "").strip().splitlines()[0])
         return func
+
     return wrap
 
 
@@ -95,6 +98,13 @@ def run_due(now: datetime | None = None, *, force: bool = False) -> list[dict]:
 def status() -> list[dict]:
     with session_scope(write=False) as s:
         rows = {r.name: r for r in s.execute(select(JobRun)).scalars()}
-    return [{"job": j.name, "every": str(j.every), "doc": j.doc,
-             "last_due_at": rows[j.name].last_due_at.isoformat() if j.name in rows else None,
-             "runs": rows[j.name].runs if j.name in rows else 0} for j in REGISTRY.values()]
+    return [
+        {
+            "job": j.name,
+            "every": str(j.every),
+            "doc": j.doc,
+            "last_due_at": rows[j.name].last_due_at.isoformat() if j.name in rows else None,
+            "runs": rows[j.name].runs if j.name in rows else 0,
+        }
+        for j in REGISTRY.values()
+    ]

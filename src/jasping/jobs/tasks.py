@@ -1,4 +1,5 @@
 """Job definitions: thin wrappers that open a session and call a service."""
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,10 @@ def verify_audit_chain() -> dict:
 
 def _register_with_huey() -> None:
     for job in REGISTRY.values():
+
         def run(job=job) -> dict | None:
             return run_job(job, clock.now())
+
         run.__name__ = f"periodic_{job.name}"
         huey.periodic_task(crontab(**job.cron), name=f"periodic.{job.name}")(run)
 

@@ -1,4 +1,5 @@
 """Alembic environment: runs on the connection handed over by jasping.migrate."""
+
 from alembic import context
 from sqlalchemy.types import TypeDecorator
 
@@ -19,9 +20,13 @@ def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
         raise RuntimeError("run migrations with `jasping migrate`")
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
-                      render_item=render_item)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        render_item=render_item,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -2,10 +2,12 @@
 
 Each row's hash is an HMAC (under a key only the master key unlocks) of its content and the
 previous row's hash, so editing or removing a row breaks the chain from that row on, and someone
-with write access to the database alone cannot forge a consistent chain. Rows name people by id and keep IPs as keyed hashes, so an
-erasure never rewrites the chain. Appends are serialized (a PostgreSQL advisory lock; SQLite
-write transactions are already exclusive) and `seq` is unique, so the chain cannot fork.
+with write access to the database alone cannot forge a consistent chain. Rows name people by
+id and keep IPs as keyed hashes, so an erasure never rewrites the chain. Appends are serialized
+(a PostgreSQL advisory lock; SQLite write transactions are already exclusive)
+and `seq` is unique, so the chain cannot fork.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +31,9 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                     autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     org_id: Mapped[str | None] = mapped_column(String(40), index=True)
     actor_type: Mapped[str] = mapped_column(String(16))
@@ -69,14 +72,32 @@ SYSTEM = Actor("system")
 
 def _digest(e: AuditEvent) -> str:
     at = e.at.astimezone(UTC).isoformat(timespec="microseconds")
-    body = [e.seq, at, e.org_id, e.actor_type, e.actor_id, e.action, e.object_type, e.object_id,
-            e.ip_hash, e.detail, e.prev_hash]
+    body = [
+        e.seq,
+        at,
+        e.org_id,
+        e.actor_type,
+        e.actor_id,
+        e.action,
+        e.object_type,
+        e.object_id,
+        e.ip_hash,
+        e.detail,
+        e.prev_hash,
+    ]
     return get_keyring().mac(PLATFORM, json.dumps(body, separators=(",", ":")), purpose="audit chain")
 
 
-def record(session: Session, *, actor: Actor, action: str, org_id: str | None = None,
-           object_type: str | None = None, object_id: str | None = None,
-           detail: dict[str, Any] | None = None) -> AuditEvent:
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    org_id: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
     """Append an event in the caller's transaction (it commits or rolls back with the change)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
@@ -87,10 +108,17 @@ def record(session: Session, *, actor: Actor, action: str, org_id: str | None = 
     else:
         seq, prev = last.seq + 1, last.hash
     event = AuditEvent(
-        seq=seq, at=clock.now(), org_id=org_id, actor_type=actor.type, actor_id=actor.id, action=action,
-        object_type=object_type, object_id=object_id,
+        seq=seq,
+        at=clock.now(),
+        org_id=org_id,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
         ip_hash=get_keyring().blind_index(PLATFORM, actor.ip) if actor.ip else None,
-        detail=json.dumps(detail or {}, sort_keys=True, separators=(",", ":")), prev_hash=prev,
+        detail=json.dumps(detail or {}, sort_keys=True, separators=(",", ":")),
+        prev_hash=prev,
     )
     event.hash = _digest(event)
     session.add(event)
@@ -112,9 +140,13 @@ def verify(session: Session, batch: int = 5000) -> Verification:
     expected_seq, prev = (cp.last_seq + 1, cp.last_hash) if cp else (1, GENESIS)
     checked = 0
     while True:
-        rows = session.execute(
-            select(AuditEvent).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq).limit(batch)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(AuditEvent).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq).limit(batch)
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             return Verification(True, checked)
         for row in rows:

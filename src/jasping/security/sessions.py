@@ -1,4 +1,5 @@
 """Server-side login sessions: the cookie holds a random token, the database its SHA-256."""
+
 from __future__ import annotations
 
 import hashlib
@@ -35,9 +36,13 @@ def _hash(token: str) -> str:
 def start(session: Session, *, user_id: str, org_id: str | None) -> tuple[str, LoginSession]:
     """A new login session; returns the cookie token (shown once) and the row."""
     token = secrets.token_urlsafe(32)
-    row = LoginSession(token_hash=_hash(token), user_id=user_id, org_id=org_id,
-                       csrf_token=secrets.token_urlsafe(24),
-                       expires_at=clock.now() + timedelta(days=get_settings().session_days))
+    row = LoginSession(
+        token_hash=_hash(token),
+        user_id=user_id,
+        org_id=org_id,
+        csrf_token=secrets.token_urlsafe(24),
+        expires_at=clock.now() + timedelta(days=get_settings().session_days),
+    )
     session.add(row)
     session.flush()
     return token, row

@@ -1,4 +1,5 @@
 """Tables of tenancy: organizations, users, memberships, API keys."""
+
 from __future__ import annotations
 
 import enum
@@ -11,7 +12,7 @@ from jasping.crypto import PLATFORM, EncryptedText
 from jasping.db import Base, TenantScoped, Timestamped, UtcDateTime
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """What a member may do; each role includes the ones below it."""
 
     owner = "owner"

@@ -1,4 +1,5 @@
 """Service functions of tenancy: accounts, organizations, memberships, API keys."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from jasping import clock
 from jasping.crypto import PLATFORM, get_keyring
-from jasping.db import new_id
+from jasping.db import new_id, unscoped
 from jasping.errors import Conflict, Invalid, NotFound, Unauthorized
 from jasping.security import audit, passwords
 from jasping.security.audit import Actor
@@ -38,8 +39,7 @@ def find_user_by_email(session: Session, email: str) -> User | None:
     return session.execute(select(User).where(User.email_hash == email_hash(email))).scalar()
 
 
-def create_user(session: Session, *, email: str, password: str, name: str | None = None,
-                locale: str = "en") -> User:
+def create_user(session: Session, *, email: str, password: str, name: str | None = None, locale: str = "en") -> User:
     """A new account; the email must be unused and the password strong enough."""
     email = normalize_email(email)
     try:
@@ -48,34 +48,57 @@ def create_user(session: Session, *, email: str, password: str, name: str | None
         raise Invalid(str(exc), code="weak_password") from exc
     if find_user_by_email(session, email):
         raise Conflict("an account with this email already exists", code="email_taken")
-    user = User(id=new_id("usr"), email=email, email_hash=email_hash(email), name=(name or "").strip() or None,
-                password_hash=passwords.hash_password(password), locale=locale if locale in ("en", "fr") else "en")
+    user = User(
+        id=new_id("usr"),
+        email=email,
+        email_hash=email_hash(email),
+        name=(name or "").strip() or None,
+        password_hash=passwords.hash_password(password),
+        locale=locale if locale in ("en", "fr") else "en",
+    )
     session.add(user)
     session.flush()
     return user
 
 
-def create_organization(session: Session, *, name: str, owner: User, actor: Actor,
-                        country: str | None = None, timezone: str = "UTC",
-                        default_language: str = "en") -> Organization:
+def create_organization(
+    session: Session,
+    *,
+    name: str,
+    owner: User,
+    actor: Actor,
+    country: str | None = None,
+    timezone: str = "UTC",
+    default_language: str = "en",
+) -> Organization:
     """A new organization with its own data key, owned by `owner`."""
     name = (name or "").strip()
     if not 1 <= len(name) <= 200:
         raise Invalid("the organization needs a name of 1 to 200 characters", code="invalid_name")
-    org = Organization(id=new_id("org"), name=name, country=(country or None), timezone=timezone,
-                       default_language=default_language)
+    org = Organization(
+        id=new_id("org"), name=name, country=(country or None), timezone=timezone, default_language=default_language
+    )
     get_keyring().ensure_data_key(org.id, session=session)
     session.add(org)
     session.flush()
     session.add(Membership(id=new_id("mem"), org_id=org.id, user_id=owner.id, role=Role.owner.value))
-    audit.record(session, actor=actor, action="organization.create", org_id=org.id,
-                 object_type="organization", object_id=org.id)
+    audit.record(
+        session, actor=actor, action="organization.create", org_id=org.id, object_type="organization", object_id=org.id
+    )
     session.flush()
     return org
 
 
-def register(session: Session, *, email: str, password: str, organization_name: str,
-             name: str | None = None, locale: str = "en", ip: str | None = None) -> tuple[User, Organization]:
+def register(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    organization_name: str,
+    name: str | None = None,
+    locale: str = "en",
+    ip: str | None = None,
+) -> tuple[User, Organization]:
     """Self-service sign-up: an account and its first organization."""
     user = create_user(session, email=email, password=password, name=name, locale=locale)
     actor = Actor("user", user.id, ip)
@@ -95,8 +118,9 @@ def authenticate(session: Session, *, email: str, password: str, ip: str | None 
         audit.record(session, actor=Actor("anonymous", None, ip), action="auth.login_failed")
         raise Unauthorized("wrong email or password", code="bad_credentials")
     if not passwords.verify_password(user.password_hash, password):
-        audit.record(session, actor=Actor("user", user.id, ip), action="auth.login_failed",
-                     object_type="user", object_id=user.id)
+        audit.record(
+            session, actor=Actor("user", user.id, ip), action="auth.login_failed", object_type="user", object_id=user.id
+        )
         raise Unauthorized("wrong email or password", code="bad_credentials")
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
@@ -107,17 +131,22 @@ def authenticate(session: Session, *, email: str, password: str, ip: str | None 
 
 def memberships(session: Session, user_id: str) -> list[tuple[Membership, Organization]]:
     """Every organization the user belongs to, with the membership (a platform-level query)."""
-    rows = session.execute(
-        select(Membership, Organization).join(Organization, Organization.id == Membership.org_id)
-        .where(Membership.user_id == user_id).order_by(Organization.created_at)
-    ).all()
-    return [(m, o) for m, o in rows]
+    with unscoped(session):
+        rows = session.execute(
+            select(Membership, Organization)
+            .join(Organization, Organization.id == Membership.org_id)
+            .where(Membership.user_id == user_id)
+            .order_by(Organization.created_at)
+        ).all()
+        return [(m, o) for m, o in rows]
 
 
 def membership(session: Session, *, user_id: str, org_id: str) -> Membership | None:
-    return session.execute(
-        select(Membership).where(Membership.user_id == user_id, Membership.org_id == org_id)
-    ).scalar()
+    """The user's membership in `org_id` (looked up across organizations, before scoping)."""
+    with unscoped(session):
+        return session.execute(
+            select(Membership).where(Membership.user_id == user_id, Membership.org_id == org_id)
+        ).scalar()
 
 
 # ---- API keys ---------------------------------------------------------------------------------
@@ -131,7 +160,9 @@ def _secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_api_key(session: Session, *, org_id: str, name: str, actor: Actor, role: str = Role.admin.value) -> NewApiKey:
+def create_api_key(
+    session: Session, *, org_id: str, name: str, actor: Actor, role: str = Role.admin.value
+) -> NewApiKey:
     """A new API key for one organization; the secret is returned once and only its hash kept."""
     name = (name or "").strip() or "API key"
     if len(name) > 120:
@@ -140,8 +171,15 @@ def create_api_key(session: Session, *, org_id: str, name: str, actor: Actor, ro
         raise Invalid(f"unknown role {role!r}", code="invalid_role")
     prefix = f"{KEY_PREFIX}_{secrets.token_hex(4)}"
     secret = f"{prefix}_{secrets.token_urlsafe(30)}"
-    key = ApiKey(id=new_id("key"), org_id=org_id, name=name, prefix=prefix, secret_hash=_secret_hash(secret),
-                 role=role, created_by=actor.id if actor.type == "user" else None)
+    key = ApiKey(
+        id=new_id("key"),
+        org_id=org_id,
+        name=name,
+        prefix=prefix,
+        secret_hash=_secret_hash(secret),
+        role=role,
+        created_by=actor.id if actor.type == "user" else None,
+    )
     session.add(key)
     session.flush()
     audit.record(session, actor=actor, action="api_key.create", org_id=org_id, object_type="api_key", object_id=key.id)
@@ -171,6 +209,7 @@ def revoke_api_key(session: Session, *, key_id: str, actor: Actor) -> ApiKey:
         raise NotFound("no such API key")
     if key.revoked_at is None:
         key.revoked_at = clock.now()
-        audit.record(session, actor=actor, action="api_key.revoke", org_id=key.org_id,
-                     object_type="api_key", object_id=key.id)
+        audit.record(
+            session, actor=actor, action="api_key.revoke", org_id=key.org_id, object_type="api_key", object_id=key.id
+        )
     return key

@@ -3,6 +3,7 @@
 The session starts unscoped, and as soon as the caller's organization is known it is scoped to
 it (see `jasping.db`): from then on every query of a tenant table is filtered by organization.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -99,8 +100,9 @@ def login_from_cookie(request: Request, db: ScopedSession) -> tuple[sessions.Log
     return login, user
 
 
-def _principal_from_login(request: Request, db: ScopedSession, login: sessions.LoginSession, user: User,
-                          org_id: str | None) -> Principal:
+def _principal_from_login(
+    request: Request, db: ScopedSession, login: sessions.LoginSession, user: User, org_id: str | None
+) -> Principal:
     org_id = org_id or login.org_id
     if not org_id:
         raise Forbidden("choose an organization first", code="no_organization")
@@ -142,9 +144,11 @@ CurrentPrincipal = Annotated[Principal, Depends(api_principal)]
 
 def requires(role: Role) -> Callable[[Principal], Principal]:
     """A dependency: the caller, who must hold at least `role`."""
+
     def check(principal: CurrentPrincipal) -> Principal:
         principal.require(role)
         return principal
+
     return check
 
 

@@ -1,5 +1,6 @@
 """One mapping from errors to responses: JSON `{"error": {"code", "message"}}` under /api,
 friendly pages in the dashboard."""
+
 from __future__ import annotations
 
 import logging
@@ -15,9 +16,20 @@ from jasping.errors import DomainError
 
 log = logging.getLogger(__name__)
 
-_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited",
-          500: "internal", 503: "unavailable"}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+    500: "internal",
+    503: "unavailable",
+}
 
 
 class LoginRequired(Exception):
@@ -32,8 +44,9 @@ def wants_json(request: Request) -> bool:
     return path.startswith("/api/") or path.startswith("/webhooks/") or path in ("/healthz", "/readyz")
 
 
-def error_response(request: Request, status: int, code: str, message: str,
-                   headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
     if wants_json(request):
         return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
     from jasping.web.dashboard.render import render_error
@@ -64,8 +77,9 @@ def install(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and message == "Not Found":
             message = "there is nothing at this address"
-        return error_response(request, exc.status_code, _CODES.get(exc.status_code, "error"), message,
-                              getattr(exc, "headers", None))
+        return error_response(
+            request, exc.status_code, _CODES.get(exc.status_code, "error"), message, getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

@@ -1,4 +1,5 @@
 """Operations endpoints: /healthz (alive), /readyz (database and queue answer), /metrics."""
+
 from __future__ import annotations
 
 import time
@@ -15,8 +16,12 @@ from jasping.jobs import queue
 router = APIRouter(include_in_schema=False)
 
 REQUESTS = Counter("jasping_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram("jasping_http_request_seconds", "HTTP request latency", ["method", "route"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+LATENCY = Histogram(
+    "jasping_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 
 
 SECURITY_HEADERS = [
@@ -25,9 +30,17 @@ SECURITY_HEADERS = [
 ]
 DASHBOARD_HEADERS = [
     (b"x-frame-options", b"DENY"),
-    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                                  b"script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; "
+        b"script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    ),
 ]
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's full path template (`/api/v1/agents/{agent_id}`), or `unmatched`."""
+    return getattr(scope.get("route"), "path_format", None) or "unmatched"
 
 
 class EdgeMiddleware:
@@ -55,7 +68,7 @@ class EdgeMiddleware:
         try:
             await self.app(scope, receive, _send)
         finally:
-            name = getattr(scope.get("route"), "path", "unmatched")
+            name = route_template(scope)
             LATENCY.labels(scope["method"], name).observe(time.perf_counter() - start)
             REQUESTS.labels(scope["method"], name, str(status[0])).inc()
 
@@ -76,8 +89,10 @@ def readyz() -> Response:
         checks["database"] = "unreachable"
     checks["queue"] = "ok" if queue.queue_reachable() else "unreachable"
     ok = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks,
-                         "queue_backend": queue.backend_name()}, status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks, "queue_backend": queue.backend_name()},
+        status_code=200 if ok else 503,
+    )
 
 
 @router.get("/metrics")

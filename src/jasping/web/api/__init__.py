@@ -1,1 +1,3 @@
 """The JSON API under /api/v1."""
+
+API = "/api/v1"

@@ -1,13 +1,15 @@
 """`/api/v1/agents`: list, create, read, update, delete."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
 from jasping.agents import service
 from jasping.agents.schemas import AgentCreate, AgentRead, AgentUpdate
+from jasping.web.api import API
 from jasping.web.deps import AdminPrincipal, CurrentPrincipal, DbSession
 
-router = APIRouter(prefix="/agents", tags=["agents"])
+router = APIRouter(prefix=f"{API}/agents", tags=["agents"])
 
 
 @router.get("", response_model=dict[str, list[AgentRead]])

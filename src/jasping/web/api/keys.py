@@ -1,4 +1,5 @@
 """`/api/v1/api-keys`: create (the secret is shown once), list, revoke."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jasping.tenancy import service as tenancy
 from jasping.tenancy.models import Role
+from jasping.web.api import API
 from jasping.web.deps import AdminPrincipal, DbSession
 
-router = APIRouter(prefix="/api-keys", tags=["api keys"])
+router = APIRouter(prefix=f"{API}/api-keys", tags=["api keys"])
 
 
 class ApiKeyCreate(BaseModel):
@@ -44,7 +46,9 @@ def create_key(body: ApiKeyCreate, principal: AdminPrincipal, db: DbSession) -> 
     """A new key; `secret` appears in this response only."""
     if body.role is Role.owner and principal.role is not Role.owner:
         body.role = Role.admin
-    new = tenancy.create_api_key(db, org_id=principal.org_id, name=body.name, actor=principal.actor, role=body.role.value)
+    new = tenancy.create_api_key(
+        db, org_id=principal.org_id, name=body.name, actor=principal.actor, role=body.role.value
+    )
     return ApiKeyCreated(**ApiKeyRead.model_validate(new.key).model_dump(), secret=new.secret)
 
 

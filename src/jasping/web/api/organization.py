@@ -1,4 +1,5 @@
 """`/api/v1/organization`: the caller's organization profile."""
+
 from __future__ import annotations
 
 from zoneinfo import available_timezones
@@ -8,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jasping.security.audit import record
 from jasping.tenancy.models import Organization
+from jasping.web.api import API
 from jasping.web.deps import AdminPrincipal, CurrentPrincipal, DbSession
 
-router = APIRouter(prefix="/organization", tags=["organization"])
+router = APIRouter(prefix=f"{API}/organization", tags=["organization"])
 
 
 class OrganizationRead(BaseModel):
@@ -53,6 +55,13 @@ def update(body: OrganizationUpdate, principal: AdminPrincipal, db: DbSession) -
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k in nullable}
     for field, value in changes.items():
         setattr(org, field, value)
-    record(db, actor=principal.actor, action="organization.update", org_id=org.id, object_type="organization",
-           object_id=org.id, detail={"fields": sorted(changes)})
+    record(
+        db,
+        actor=principal.actor,
+        action="organization.update",
+        org_id=org.id,
+        object_type="organization",
+        object_id=org.id,
+        detail={"fields": sorted(changes)},
+    )
     return OrganizationRead.model_validate(org)

@@ -1,4 +1,7 @@
 """Dashboard strings in English (the keys) and French."""
+
+# ruff: noqa: E501 - one translation per line reads best
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,8 +26,7 @@ FR = {
     "Settings": "Paramètres",
     "Organization": "Organisation",
     "Welcome": "Bienvenue",
-    "Your agents answer your customers on your website, WhatsApp and the phone.":
-        "Vos agents répondent à vos clients sur votre site, WhatsApp et au téléphone.",
+    "Your agents answer your customers on your website, WhatsApp and the phone.": "Vos agents répondent à vos clients sur votre site, WhatsApp et au téléphone.",
     "New agent": "Nouvel agent",
     "Create agent": "Créer l'agent",
     "Save": "Enregistrer",
@@ -33,8 +35,7 @@ FR = {
     "Name": "Nom",
     "Languages": "Langues",
     "Instructions and persona": "Instructions et personnalité",
-    "How the agent should behave: tone, what to offer, what to avoid.":
-        "Comment l'agent doit se comporter : ton, ce qu'il propose, ce qu'il évite.",
+    "How the agent should behave: tone, what to offer, what to avoid.": "Comment l'agent doit se comporter : ton, ce qu'il propose, ce qu'il évite.",
     "Greeting": "Message d'accueil",
     "The first message a customer sees.": "Le premier message que voit un client.",
     "No agents yet.": "Aucun agent pour l'instant.",
@@ -52,8 +53,7 @@ FR = {
     "New API key": "Nouvelle clé d'API",
     "Create key": "Créer la clé",
     "Copy this key now. It will not be shown again.": "Copiez cette clé maintenant. Elle ne sera plus affichée.",
-    "API keys let your scripts use the JSON API of this organization.":
-        "Les clés d'API permettent à vos scripts d'utiliser l'API JSON de cette organisation.",
+    "API keys let your scripts use the JSON API of this organization.": "Les clés d'API permettent à vos scripts d'utiliser l'API JSON de cette organisation.",
     "Country": "Pays",
     "Time zone": "Fuseau horaire",
     "Default language": "Langue par défaut",
@@ -89,6 +89,7 @@ def translator(lang: str) -> Callable[[str], str]:
 
     def gettext(text: str) -> str:
         return table.get(text, text)
+
     return gettext
 
 

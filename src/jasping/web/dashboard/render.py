@@ -1,4 +1,5 @@
 """Rendering dashboard pages: one Jinja environment, language, flash messages, error pages."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,23 +12,33 @@ from jasping.agents.models import LANGUAGES as AGENT_LANGUAGES
 from jasping.web.dashboard import TEMPLATE_DIR
 from jasping.web.dashboard.i18n import pick_language, translator
 
-env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"]),
-                  trim_blocks=True, lstrip_blocks=True)
+env = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True
+)
 LANG_COOKIE = "jasping_lang"
-FLASH = {"saved": "Saved.", "agent_created": "Agent created.", "agent_deleted": "Agent deleted.",
-         "key_revoked": "Key revoked."}
+FLASH = {
+    "saved": "Saved.",
+    "agent_created": "Agent created.",
+    "agent_deleted": "Agent deleted.",
+    "key_revoked": "Key revoked.",
+}
 
 
 def language(request: Request, user_locale: str | None = None) -> str:
     return pick_language(request.cookies.get(LANG_COOKIE), user_locale, request.headers.get("accept-language"))
 
 
-def render(request: Request, template: str, status_code: int = 200, *, user_locale: str | None = None,
-           **context: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, status_code: int = 200, *, user_locale: str | None = None, **context: Any
+) -> HTMLResponse:
     lang = language(request, user_locale)
     html = env.get_template(template).render(
-        request=request, lang=lang, _=translator(lang), agent_languages=AGENT_LANGUAGES,
-        flash=FLASH.get(request.query_params.get("flash", "")), **context,
+        request=request,
+        lang=lang,
+        _=translator(lang),
+        agent_languages=AGENT_LANGUAGES,
+        flash=FLASH.get(request.query_params.get("flash", "")),
+        **context,
     )
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
 

@@ -1,4 +1,5 @@
 """Dashboard pages: sign-up, log-in, organization home, agents, API keys, settings."""
+
 from __future__ import annotations
 
 import hmac
@@ -9,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import update
 
 from jasping.agents import service as agents
 from jasping.agents.schemas import AgentCreate, AgentUpdate
@@ -55,15 +57,27 @@ def check_csrf(principal: Principal, token: str) -> None:
 def _page(request: Request, template: str, principal: Principal, db: DbSession, status_code: int = 200, **ctx):
     orgs = tenancy.memberships(db, principal.user.id)
     current = next(o for m, o in orgs if o.id == principal.org_id)
-    return render(request, template, status_code, user_locale=principal.user.locale, user=principal.user, org=current,
-                  orgs=[o for _, o in orgs], role=principal.role, csrf=principal.login.csrf_token,
-                  can_edit=principal.role.allows(Role.admin), **ctx)
+    return render(
+        request,
+        template,
+        status_code,
+        user_locale=principal.user.locale,
+        user=principal.user,
+        org=current,
+        orgs=[o for _, o in orgs],
+        role=principal.role,
+        csrf=principal.login.csrf_token,
+        can_edit=principal.role.allows(Role.admin),
+        **ctx,
+    )
 
 
 # ---- anonymous pages --------------------------------------------------------------------------
 def _anon(request: Request, template: str, status_code: int = 200, **ctx) -> Response:
     token = request.cookies.get(PRE_CSRF) or secrets.token_urlsafe(24)
-    response = render(request, template, status_code, csrf=token, next=_safe_next(request.query_params.get("next")), **ctx)
+    response = render(
+        request, template, status_code, csrf=token, next=_safe_next(request.query_params.get("next")), **ctx
+    )
     response.set_cookie(PRE_CSRF, token, httponly=True, samesite="strict", max_age=3600)
     return response
 
@@ -78,8 +92,14 @@ def login_page(request: Request) -> Response:
 
 
 @router.post("/login")
-def login_submit(request: Request, db: DbSession, csrf: Csrf, email: Annotated[str, Form(max_length=254)] = "",
-                 password: Annotated[str, Form(max_length=1024)] = "", next: Annotated[str, Form()] = "/") -> Response:
+def login_submit(
+    request: Request,
+    db: DbSession,
+    csrf: Csrf,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
     if not _check_pre_csrf(request, csrf):
         return _anon(request, "login.html", 403, error="the form expired; please try again", email=email)
     try:
@@ -100,18 +120,29 @@ def register_page(request: Request) -> Response:
 
 
 @router.post("/register")
-def register_submit(request: Request, db: DbSession, csrf: Csrf,
-                    email: Annotated[str, Form(max_length=254)] = "",
-                    password: Annotated[str, Form(max_length=1024)] = "",
-                    organization_name: Annotated[str, Form(max_length=200)] = "",
-                    name: Annotated[str, Form(max_length=200)] = "") -> Response:
+def register_submit(
+    request: Request,
+    db: DbSession,
+    csrf: Csrf,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    organization_name: Annotated[str, Form(max_length=200)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
     form = {"email": email, "organization_name": organization_name, "name": name}
     if not _check_pre_csrf(request, csrf):
         return _anon(request, "register.html", 403, error="the form expired; please try again", form=form)
     lang = request.cookies.get(LANG_COOKIE, "en")
     try:
-        user, org = tenancy.register(db, email=email, password=password, organization_name=organization_name,
-                                     name=name, locale=lang if lang in ("en", "fr") else "en", ip=client_ip(request))
+        user, org = tenancy.register(
+            db,
+            email=email,
+            password=password,
+            organization_name=organization_name,
+            name=name,
+            locale=lang if lang in ("en", "fr") else "en",
+            ip=client_ip(request),
+        )
     except DomainError as exc:
         db.rollback()
         return _anon(request, "register.html", exc.status, error=exc.message, form=form)
@@ -141,18 +172,23 @@ def set_language(code: str, request: Request) -> Response:
 # ---- organization -----------------------------------------------------------------------------
 @router.get("/")
 def home(request: Request, db: DbSession, principal: Member) -> Response:
-    return _page(request, "home.html", principal, db, agents=agents.list_agents(db),
-                 key_count=len(tenancy.list_api_keys(db)))
+    return _page(
+        request, "home.html", principal, db, agents=agents.list_agents(db), key_count=len(tenancy.list_api_keys(db))
+    )
 
 
 @router.post("/org/switch")
-def switch_org(request: Request, db: DbSession, principal: Member, csrf: Csrf,
-               org_id: Annotated[str, Form(max_length=40)]) -> Response:
+def switch_org(
+    request: Request, db: DbSession, principal: Member, csrf: Csrf, org_id: Annotated[str, Form(max_length=40)]
+) -> Response:
     check_csrf(principal, csrf)
     if tenancy.membership(db, user_id=principal.user.id, org_id=org_id) is None:
         return _redirect("/")
-    principal.login.org_id = org_id
-    db.merge(principal.login)
+    db.execute(
+        update(sessions.LoginSession)
+        .where(sessions.LoginSession.token_hash == principal.login.token_hash)
+        .values(org_id=org_id)
+    )
     return _redirect("/")
 
 
@@ -162,16 +198,29 @@ def settings_page(request: Request, db: DbSession, principal: Member) -> Respons
 
 
 @router.post("/settings")
-def settings_submit(request: Request, db: DbSession, principal: Member, csrf: Csrf,
-                    name: Annotated[str, Form(max_length=200)] = "", country: Annotated[str, Form()] = "",
-                    timezone: Annotated[str, Form()] = "UTC", default_language: Annotated[str, Form()] = "en",
-                    contact_email: Annotated[str, Form()] = "", contact_phone: Annotated[str, Form()] = "") -> Response:
+def settings_submit(
+    request: Request,
+    db: DbSession,
+    principal: Member,
+    csrf: Csrf,
+    name: Annotated[str, Form(max_length=200)] = "",
+    country: Annotated[str, Form()] = "",
+    timezone: Annotated[str, Form()] = "UTC",
+    default_language: Annotated[str, Form()] = "en",
+    contact_email: Annotated[str, Form()] = "",
+    contact_phone: Annotated[str, Form()] = "",
+) -> Response:
     check_csrf(principal, csrf)
     principal.require(Role.admin)
     try:
-        update = OrganizationUpdate(name=name, country=country.upper() or None, timezone=timezone,
-                                    default_language=default_language, contact_email=contact_email or None,
-                                    contact_phone=contact_phone or None)
+        update = OrganizationUpdate(
+            name=name,
+            country=country.upper() or None,
+            timezone=timezone,
+            default_language=default_language,
+            contact_email=contact_email or None,
+            contact_phone=contact_phone or None,
+        )
     except ValidationError as exc:
         return _page(request, "settings.html", principal, db, 422, error=_first_error(exc))
     org = db.get(Organization, principal.org_id)
@@ -179,8 +228,14 @@ def settings_submit(request: Request, db: DbSession, principal: Member, csrf: Cs
         setattr(org, field, value)
     from jasping.security.audit import record
 
-    record(db, actor=principal.actor, action="organization.update", org_id=org.id, object_type="organization",
-           object_id=org.id)
+    record(
+        db,
+        actor=principal.actor,
+        action="organization.update",
+        org_id=org.id,
+        object_type="organization",
+        object_id=org.id,
+    )
     return _redirect("/settings?flash=saved")
 
 
@@ -211,8 +266,16 @@ AgentText = Annotated[str, Form(max_length=40_000)]
 
 
 @router.post("/agents/new")
-def agent_create(request: Request, db: DbSession, principal: Member, csrf: Csrf, name: AgentName = "",
-                 languages: AgentLangs = None, instructions: AgentText = "", greeting: AgentText = "") -> Response:
+def agent_create(
+    request: Request,
+    db: DbSession,
+    principal: Member,
+    csrf: Csrf,
+    name: AgentName = "",
+    languages: AgentLangs = None,
+    instructions: AgentText = "",
+    greeting: AgentText = "",
+) -> Response:
     check_csrf(principal, csrf)
     principal.require(Role.admin)
     form = _agent_form(name, languages or [], instructions, greeting)
@@ -232,8 +295,17 @@ def agent_edit(agent_id: str, request: Request, db: DbSession, principal: Member
 
 
 @router.post("/agents/{agent_id}")
-def agent_update(agent_id: str, request: Request, db: DbSession, principal: Member, csrf: Csrf, name: AgentName = "",
-                 languages: AgentLangs = None, instructions: AgentText = "", greeting: AgentText = "") -> Response:
+def agent_update(
+    agent_id: str,
+    request: Request,
+    db: DbSession,
+    principal: Member,
+    csrf: Csrf,
+    name: AgentName = "",
+    languages: AgentLangs = None,
+    instructions: AgentText = "",
+    greeting: AgentText = "",
+) -> Response:
     check_csrf(principal, csrf)
     principal.require(Role.admin)
     agent = agents.get_agent(db, agent_id)
@@ -262,8 +334,13 @@ def keys_page(request: Request, db: DbSession, principal: Member) -> Response:
 
 
 @router.post("/api-keys")
-def key_create(request: Request, db: DbSession, principal: Member, csrf: Csrf,
-               name: Annotated[str, Form(max_length=120)] = "API key") -> Response:
+def key_create(
+    request: Request,
+    db: DbSession,
+    principal: Member,
+    csrf: Csrf,
+    name: Annotated[str, Form(max_length=120)] = "API key",
+) -> Response:
     check_csrf(principal, csrf)
     principal.require(Role.admin)
     new = tenancy.create_api_key(db, org_id=principal.org_id, name=name, actor=principal.actor)

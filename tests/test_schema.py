@@ -1,0 +1,48 @@
+"""Rules the schema keeps: tenant tables carry org_id and are scoped; migrations match the models."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from jasping.crypto import EncryptedText
+from jasping.db import TenantScoped, get_engine
+from jasping.models import Base
+
+# Tables that are not owned by one organization, each with the reason.
+PLATFORM_TABLES = {
+    "organizations": "the tenants themselves",
+    "users": "accounts; a user may belong to several organizations",
+    "data_keys": "encryption keys, one scope per organization or the platform",
+    "audit_events": "security log; outlives organizations; carries org_id without a foreign key",
+    "audit_checkpoints": "audit chain anchors",
+    "login_sessions": "a user's browser session",
+    "job_runs": "the periodic schedule",
+}
+
+
+def test_every_table_is_tenant_scoped_or_a_declared_platform_table() -> None:
+    for mapper in Base.registry.mappers:
+        cls, table = mapper.class_, mapper.local_table.name
+        if table in PLATFORM_TABLES:
+            assert not issubclass(cls, TenantScoped), f"{table} is declared a platform table"
+            continue
+        assert issubclass(cls, TenantScoped), f"{table} must inherit TenantScoped (or be declared a platform table)"
+        assert "org_id" in mapper.local_table.c and mapper.local_table.c.org_id.index
+
+
+def test_personal_fields_are_encrypted() -> None:
+    tables = Base.metadata.tables
+    for table, column in (
+        ("users", "email"),
+        ("users", "name"),
+        ("organizations", "contact_email"),
+        ("organizations", "contact_phone"),
+    ):
+        assert isinstance(tables[table].c[column].type, EncryptedText), f"{table}.{column} must be encrypted"
+
+
+def test_migrations_match_the_models(db_url) -> None:
+    with get_engine().connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata)
+    assert diff == [], f"models and migrations differ; run migrate.revision(): {diff}"
