@@ -19,6 +19,7 @@ it is skipped with a note when it does not answer.
 Results are printed as a Markdown table (or JSON with --json) and written to
 bench/results/http-<date>.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -134,8 +135,16 @@ class Window:
     machine_cpu: float | None = None
 
 
-async def _load(url: str, headers: dict[str, str], *, seconds: float, concurrency: int, warmup: float,
-                client_mode: str = "per-loop", server_pid: int | None = None) -> Window:
+async def _load(
+    url: str,
+    headers: dict[str, str],
+    *,
+    seconds: float,
+    concurrency: int,
+    warmup: float,
+    client_mode: str = "per-loop",
+    server_pid: int | None = None,
+) -> Window:
     """N loops, each issuing one request after the other, for warmup + seconds.
 
     Only requests started after the warm-up are recorded. In "shared" mode every loop uses one
@@ -153,8 +162,9 @@ async def _load(url: str, headers: dict[str, str], *, seconds: float, concurrenc
     marks: dict[str, float | None] = {}
 
     def client(n: int) -> httpx.AsyncClient:
-        return httpx.AsyncClient(limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
-                                 timeout=timeout, headers=headers)
+        return httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=n, max_keepalive_connections=n), timeout=timeout, headers=headers
+        )
 
     async def loop(c: httpx.AsyncClient) -> None:
         nonlocal last_done
@@ -211,29 +221,60 @@ async def _load(url: str, headers: dict[str, str], *, seconds: float, concurrenc
     return w
 
 
-def run_httpx(backend: str, name: str, url: str, headers: dict[str, str], *, seconds: float,
-              concurrency: int, client_mode: str, server_pid: int | None) -> Result:
-    log(f"{backend}: {name} for {WARMUP_SECONDS:.0f}+{seconds:.0f}s at concurrency {concurrency} "
-        f"(httpx, {client_mode} clients)")
-    w = asyncio.run(_load(url, headers, seconds=seconds, concurrency=concurrency, warmup=WARMUP_SECONDS,
-                          client_mode=client_mode, server_pid=server_pid))
+def run_httpx(
+    backend: str,
+    name: str,
+    url: str,
+    headers: dict[str, str],
+    *,
+    seconds: float,
+    concurrency: int,
+    client_mode: str,
+    server_pid: int | None,
+) -> Result:
+    log(
+        f"{backend}: {name} for {WARMUP_SECONDS:.0f}+{seconds:.0f}s at concurrency {concurrency} "
+        f"(httpx, {client_mode} clients)"
+    )
+    w = asyncio.run(
+        _load(
+            url,
+            headers,
+            seconds=seconds,
+            concurrency=concurrency,
+            warmup=WARMUP_SECONDS,
+            client_mode=client_mode,
+            server_pid=server_pid,
+        )
+    )
     w.latencies.sort()
     ok = len(w.latencies)
     ms = [v * 1000.0 for v in w.latencies]
     window = seconds  # CPU counters cover exactly the measured window
     return Result(
-        backend=backend, endpoint=name, tool=f"httpx ({client_mode})", seconds=round(w.wall, 2),
-        concurrency=concurrency, requests=ok + w.errors, errors=w.errors,
+        backend=backend,
+        endpoint=name,
+        tool=f"httpx ({client_mode})",
+        seconds=round(w.wall, 2),
+        concurrency=concurrency,
+        requests=ok + w.errors,
+        errors=w.errors,
         rps=round(ok / w.wall, 1) if w.wall > 0 else 0.0,
-        p50_ms=_r(percentile(ms, 50)), p99_ms=_r(percentile(ms, 99)),
-        mean_ms=_r(statistics.fmean(ms) if ms else None), max_ms=_r(ms[-1] if ms else None),
-        error_samples=w.samples, status_counts=w.status_counts,
+        p50_ms=_r(percentile(ms, 50)),
+        p99_ms=_r(percentile(ms, 99)),
+        mean_ms=_r(statistics.fmean(ms) if ms else None),
+        max_ms=_r(ms[-1] if ms else None),
+        error_samples=w.samples,
+        status_counts=w.status_counts,
         server_cpu_cores=_r(w.server_cpu / window) if w.server_cpu is not None else None,
         server_cpu_ms_per_req=_r(w.server_cpu * 1000.0 / (ok + w.errors))
-        if w.server_cpu is not None and ok + w.errors else None,
+        if w.server_cpu is not None and ok + w.errors
+        else None,
         loadgen_cpu_cores=_r(w.client_cpu / window),
         other_cpu_cores=_r(max(0.0, w.machine_cpu - w.client_cpu - (w.server_cpu or 0.0)) / window)
-        if w.machine_cpu is not None else None)
+        if w.machine_cpu is not None
+        else None,
+    )
 
 
 def _r(v: float | None) -> float | None:
@@ -252,8 +293,9 @@ def _wrk_ms(text: str) -> float:
     return value / 1000.0 if unit == "us" else value * 1000.0 if unit == "s" else value
 
 
-def run_wrk(backend: str, name: str, url: str, headers: dict[str, str], *, seconds: float,
-            concurrency: int) -> Result | None:
+def run_wrk(
+    backend: str, name: str, url: str, headers: dict[str, str], *, seconds: float, concurrency: int
+) -> Result | None:
     """The same scenario with wrk, when it is installed (it is not required)."""
     if not os.access(WRK, os.X_OK):
         return None
@@ -272,9 +314,18 @@ def run_wrk(backend: str, name: str, url: str, headers: dict[str, str], *, secon
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
-    return Result(backend=backend, endpoint=name, tool="wrk", seconds=seconds, concurrency=concurrency,
-                  requests=int(reqs.group(1)) if reqs else 0, errors=errors,
-                  rps=float(rps.group(1)) if rps else 0.0, p50_ms=_r(p.get("50")), p99_ms=_r(p.get("99")))
+    return Result(
+        backend=backend,
+        endpoint=name,
+        tool="wrk",
+        seconds=seconds,
+        concurrency=concurrency,
+        requests=int(reqs.group(1)) if reqs else 0,
+        errors=errors,
+        rps=float(rps.group(1)) if rps else 0.0,
+        p50_ms=_r(p.get("50")),
+        p99_ms=_r(p.get("99")),
+    )
 
 
 # ---- backends -----------------------------------------------------------------------------------
@@ -316,11 +367,11 @@ def free_port() -> int:
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    proc = subprocess.run([jasping_bin(), *args], env=env, cwd=REPO, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run([jasping_bin(), *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
-        raise RuntimeError(f"`jasping {' '.join(args)}` exited {proc.returncode}:\n{proc.stderr.strip()}"
-                           f"\n{proc.stdout.strip()}")
+        raise RuntimeError(
+            f"`jasping {' '.join(args)}` exited {proc.returncode}:\n{proc.stderr.strip()}\n{proc.stdout.strip()}"
+        )
     return proc.stdout
 
 
@@ -333,7 +384,12 @@ class Server:
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [jasping_bin(), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
-            env=env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            env=env,
+            cwd=REPO,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.base = f"http://127.0.0.1:{port}"
         self.stop_seconds: float | None = None
 
@@ -341,8 +397,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode} before answering:\n"
-                                   f"{self.tail()}")
+                raise RuntimeError(f"server exited with {self.proc.returncode} before answering:\n{self.tail()}")
             try:
                 if httpx.get(self.base + "/healthz", timeout=2.0).status_code == 200:
                     return
@@ -385,8 +440,14 @@ class Server:
 
 def bench_backend(backend: str, *, seconds: float, concurrency: int, client_mode: str) -> dict:
     """Set up, serve, measure, tear down. A dict with results, skip reason and server problems."""
-    out: dict = {"backend": backend, "results": [], "skipped": None, "server_log_tail": None,
-                 "server_exit_code": None, "problems": []}
+    out: dict = {
+        "backend": backend,
+        "results": [],
+        "skipped": None,
+        "server_log_tail": None,
+        "server_exit_code": None,
+        "problems": [],
+    }
     tmp = Path(tempfile.mkdtemp(prefix=f"jasping-bench-{backend}-"))
     server: Server | None = None
     try:
@@ -406,8 +467,11 @@ def bench_backend(backend: str, *, seconds: float, concurrency: int, client_mode
         log(f"{backend}: migrate")
         cli(env, "migrate")
         log(f"{backend}: org create")
-        created = json.loads(cli(env, "org", "create", "--name", "Bench", "--owner-email",
-                                 "bench@example.org", "--json").strip().splitlines()[-1])
+        created = json.loads(
+            cli(env, "org", "create", "--name", "Bench", "--owner-email", "bench@example.org", "--json")
+            .strip()
+            .splitlines()[-1]
+        )
         auth = {"Authorization": f"Bearer {created['api_key']}"}
 
         port = free_port()
@@ -425,14 +489,23 @@ def bench_backend(backend: str, *, seconds: float, concurrency: int, client_mode
             r = c.get("/api/v1/agents")
             listed = len(r.json().get("agents", [])) if r.status_code == 200 else None
             if listed != N_AGENTS:
-                raise RuntimeError(f"GET /api/v1/agents answered {r.status_code} with {listed} agents: "
-                                   f"{r.text[:500]}")
+                raise RuntimeError(f"GET /api/v1/agents answered {r.status_code} with {listed} agents: {r.text[:500]}")
 
-        scenarios = [("GET /healthz", server.base + "/healthz", {}),
-                     ("GET /api/v1/agents", server.base + "/api/v1/agents", auth)]
+        scenarios = [
+            ("GET /healthz", server.base + "/healthz", {}),
+            ("GET /api/v1/agents", server.base + "/api/v1/agents", auth),
+        ]
         for name, url, headers in scenarios:
-            res = run_httpx(backend, name, url, headers, seconds=seconds, concurrency=concurrency,
-                            client_mode=client_mode, server_pid=server.proc.pid)
+            res = run_httpx(
+                backend,
+                name,
+                url,
+                headers,
+                seconds=seconds,
+                concurrency=concurrency,
+                client_mode=client_mode,
+                server_pid=server.proc.pid,
+            )
             out["results"].append(asdict(res))
             if res.errors:
                 out["problems"].append(f"{name}: {res.errors} errors, e.g. {res.error_samples}")
@@ -475,31 +548,35 @@ def _fmt(v: float | None) -> str:
 
 
 def markdown(runs: list[dict]) -> str:
-    rows = ["| backend | endpoint | req/s | p50 ms | p99 ms | errors |",
-            "|---|---|---:|---:|---:|---:|"]
+    rows = ["| backend | endpoint | req/s | p50 ms | p99 ms | errors |", "|---|---|---:|---:|---:|---:|"]
     for run in runs:
         if run["skipped"]:
             rows.append(f"| {run['backend']} | (skipped) | – | – | – | – |")
             continue
         for r in run["results"]:
             endpoint = r["endpoint"] + (" (wrk)" if r["tool"] == "wrk" else "")
-            rows.append(f"| {run['backend']} | {endpoint} | {r['rps']:.0f} | {_fmt(r['p50_ms'])} | "
-                        f"{_fmt(r['p99_ms'])} | {r['errors']} |")
+            rows.append(
+                f"| {run['backend']} | {endpoint} | {r['rps']:.0f} | {_fmt(r['p50_ms'])} | "
+                f"{_fmt(r['p99_ms'])} | {r['errors']} |"
+            )
     return "\n".join(rows)
 
 
 def cpu_markdown(runs: list[dict]) -> str:
-    rows = ["| backend | endpoint | server CPU ms/req | server cores | load-generator cores "
-            "| other processes, cores |",
-            "|---|---|---:|---:|---:|---:|"]
+    rows = [
+        "| backend | endpoint | server CPU ms/req | server cores | load-generator cores | other processes, cores |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for run in runs:
         for r in run["results"]:
             if r["tool"] == "wrk":
                 continue
             two = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
-            rows.append(f"| {run['backend']} | {r['endpoint']} | {two(r['server_cpu_ms_per_req'])} | "
-                        f"{two(r['server_cpu_cores'])} | "
-                        f"{two(r['loadgen_cpu_cores'])} | {two(r['other_cpu_cores'])} |")
+            rows.append(
+                f"| {run['backend']} | {r['endpoint']} | {two(r['server_cpu_ms_per_req'])} | "
+                f"{two(r['server_cpu_cores'])} | "
+                f"{two(r['loadgen_cpu_cores'])} | {two(r['other_cpu_cores'])} |"
+            )
     return "\n".join(rows)
 
 
@@ -509,30 +586,42 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per scenario")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent connections")
     parser.add_argument("--json", action="store_true", help="print a JSON document instead of a table")
-    parser.add_argument("--client", choices=["per-loop", "shared"], default="per-loop",
-                        help="one AsyncClient per loop (default) or one shared AsyncClient; both open "
-                             "--concurrency connections")
+    parser.add_argument(
+        "--client",
+        choices=["per-loop", "shared"],
+        default="per-loop",
+        help="one AsyncClient per loop (default) or one shared AsyncClient; both open --concurrency connections",
+    )
     args = parser.parse_args()
     if args.seconds <= 0 or args.concurrency <= 0:
         parser.error("--seconds and --concurrency must be positive")
 
     backends = ["sqlite", "postgres"] if args.backend == "all" else [args.backend]
     began = time.monotonic()
-    runs = [bench_backend(b, seconds=args.seconds, concurrency=args.concurrency, client_mode=args.client)
-            for b in backends]
+    runs = [
+        bench_backend(b, seconds=args.seconds, concurrency=args.concurrency, client_mode=args.client) for b in backends
+    ]
     now = dt.datetime.now(dt.UTC)
     doc = {
         "benchmark": "http",
         "date": now.date().isoformat(),
         "timestamp": now.isoformat(timespec="seconds"),
-        "settings": {"seconds": args.seconds, "warmup_seconds": WARMUP_SECONDS,
-                     "concurrency": args.concurrency, "agents": N_AGENTS,
-                     "server": "jasping serve --no-worker (1 uvicorn process)",
-                     "client": args.client,
-                     "load_generator": f"asyncio + httpx ({args.client} AsyncClient) on the same machine"
-                                       + (", and wrk" if os.access(WRK, os.X_OK) else "")},
-        "machine": {"nproc": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "settings": {
+            "seconds": args.seconds,
+            "warmup_seconds": WARMUP_SECONDS,
+            "concurrency": args.concurrency,
+            "agents": N_AGENTS,
+            "server": "jasping serve --no-worker (1 uvicorn process)",
+            "client": args.client,
+            "load_generator": f"asyncio + httpx ({args.client} AsyncClient) on the same machine"
+            + (", and wrk" if os.access(WRK, os.X_OK) else ""),
+        },
+        "machine": {
+            "nproc": os.cpu_count(),
+            "cpu": cpu_model(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "runs": runs,
         "total_seconds": round(time.monotonic() - began, 1),
     }
@@ -553,8 +642,10 @@ def main() -> int:
                 print(f"\nnote: {run['backend']} skipped: {run['skipped']}")
             for p in run["problems"]:
                 print(f"\n{run['backend']}: {p}")
-        print(f"\n{doc['machine']['nproc']} CPUs ({doc['machine']['cpu']}); load generator on the same "
-              f"machine; results in {path.relative_to(REPO)} ({doc['total_seconds']} s)")
+        print(
+            f"\n{doc['machine']['nproc']} CPUs ({doc['machine']['cpu']}); load generator on the same "
+            f"machine; results in {path.relative_to(REPO)} ({doc['total_seconds']} s)"
+        )
     failed = any(run["problems"] for run in runs)
     return 1 if failed else 0
 

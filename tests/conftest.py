@@ -91,6 +91,11 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture
 def client(db_url: str) -> Iterator[TestClient]:
     from jasping.app import create_app
+    from jasping.jobs.queue import huey
+    from jasping.knowledge import retrieval
+
+    huey.immediate = True  # jobs enqueued by requests run right after the request's commit
+    retrieval.forget()
 
     with TestClient(create_app(), base_url="http://testserver") as c:
         yield c
@@ -109,10 +114,10 @@ class Org:
         return {"Authorization": f"Bearer {self.api_key}"}
 
     def get(self, path: str, **kw):  # noqa: ANN201
-        return self.client.get(path, headers=self.headers, **kw)
+        return self.client.get(path, headers={**self.headers, **kw.pop("headers", {})}, **kw)
 
     def post(self, path: str, **kw):  # noqa: ANN201
-        return self.client.post(path, headers=self.headers, **kw)
+        return self.client.post(path, headers={**self.headers, **kw.pop("headers", {})}, **kw)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from jasping.db import open_session
 from jasping.tenancy.models import Role
 
+QUERY = {"q": "beta"}  # routes with required query parameters must still reach the tenant check
 PUBLIC = {
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
@@ -25,6 +26,8 @@ def _operations(client):  # noqa: ANN001, ANN202
 
 
 def _body(method: str, path: str) -> dict | None:
+    if path.endswith("/sources"):
+        return {"type": "text", "title": "Intruder", "text": "smuggled"}
     if method in ("POST", "PATCH", "PUT"):
         return {"name": "Intruder"} if "agents" in path else {}
     return None
@@ -34,7 +37,10 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
     a, b = make_org("Alpha"), make_org("Beta")
     b_agent = b.post("/api/v1/agents", json={"name": "Beta bot"}).json()
     b_key = b.client.get("/api/v1/api-keys").json()["api_keys"][0]
-    ids = {"agent_id": b_agent["id"], "key_id": b_key["id"]}
+    b_source = b.post(
+        f"/api/v1/agents/{b_agent['id']}/sources", json={"type": "text", "title": "T", "text": "Beta"}
+    ).json()
+    ids = {"agent_id": b_agent["id"], "key_id": b_key["id"], "source_id": b_source["id"]}
     checked = 0
     for method, path in _operations(client):
         params = re.findall(r"{(\w+)}", path)
@@ -44,12 +50,12 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
         assert not missing, f"add an object of org B for {missing} so that {method} {path} is checked"
         url = path.format(**ids)
         for who, call in (
-            ("api key", lambda m, u: client.request(m, u, headers=a.headers, json=_body(m, u))),
-            ("session", lambda m, u: a.client.request(m, u, json=_body(m, u))),
+            ("api key", lambda m, u: client.request(m, u, headers=a.headers, json=_body(m, u), params=QUERY)),
+            ("session", lambda m, u: a.client.request(m, u, json=_body(m, u), params=QUERY)),
         ):
             r = call(method, url)
             assert r.status_code == 404, f"{who}: {method} {url} → {r.status_code} {r.text[:200]}"
-            assert r.json()["error"]["code"] in ("not_found", "agent_not_found"), r.text
+            assert r.json()["error"]["code"] in ("not_found", "agent_not_found", "source_not_found"), r.text
             checked += 1
     assert checked >= 8
     # and B's objects are unchanged
@@ -74,7 +80,7 @@ def test_every_api_endpoint_needs_credentials(client, make_org) -> None:
     for method, path in _operations(client):
         if (method, path) in PUBLIC or not path.startswith("/api/v1"):
             continue
-        url = path.format(agent_id=agent["id"], key_id="key_x")
+        url = path.format(agent_id=agent["id"], key_id="key_x", source_id="src_x")
         for headers in ({}, {"Authorization": "Bearer jp_00000000_wrong"}, {"Authorization": "Basic abc"}):
             r = client.request(method, url, headers=headers, json=_body(method, url))
             assert r.status_code == 401, f"{method} {url} with {headers} → {r.status_code}"

@@ -12,8 +12,8 @@ from fastapi.staticfiles import StaticFiles
 from jasping import __version__, logs
 from jasping.config import get_settings
 from jasping.web import errors, ops
-from jasping.web.api import agents, auth, keys, organization
-from jasping.web.dashboard import STATIC_DIR
+from jasping.web.api import agents, auth, keys, knowledge, organization
+from jasping.web.dashboard import STATIC_DIR, knowledge_views
 from jasping.web.dashboard import views as dashboard
 
 
@@ -40,8 +40,9 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_middleware(ops.EdgeMiddleware)
     app.include_router(ops.router)
-    for module in (auth, agents, keys, organization):
+    for module in (auth, agents, keys, knowledge, organization):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(dashboard.router)
+    app.include_router(knowledge_views.router)
     return app

@@ -336,5 +336,13 @@ def audit_verify() -> None:
         sys.exit(1)
 
 
+def _register_subcommands() -> None:
+    from jasping.cli_kb import kb
+
+    main.add_command(kb)
+
+
+_register_subcommands()
+
 if __name__ == "__main__":
     main()

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     google_api_url: str = "https://www.googleapis.com"
 
     session_days: int = 14
+    max_upload_mb: int = 25
+    allow_private_urls: bool = False  # let URL sources reach private addresses (tests, intranets)
     log_level: str = "INFO"
     web_threads: int = 64
     db_pool_size: int = 10

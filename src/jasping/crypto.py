@@ -247,6 +247,24 @@ class Keyring:
         ct = key.aead.encrypt(nonce, plaintext.encode("utf-8"), key.id.encode())
         return f"{PREFIX}:{key.id}:{base64.b64encode(nonce + ct).decode()}"
 
+    def encrypt_bytes(self, scope: str, data: bytes) -> bytes:
+        """`JPB1` | data key id length | data key id | nonce | ciphertext+tag (for files)."""
+        key = self.active_key(scope)
+        nonce = secrets.token_bytes(12)
+        kid = key.id.encode()
+        return b"JPB1" + bytes([len(kid)]) + kid + nonce + key.aead.encrypt(nonce, data, kid)
+
+    def decrypt_bytes(self, blob: bytes) -> bytes:
+        if blob[:4] != b"JPB1":
+            raise CryptoError("not an encrypted file")
+        n = blob[4]
+        kid, nonce, body = blob[5 : 5 + n], blob[5 + n : 17 + n], blob[17 + n :]
+        key = self._get(kid.decode())
+        try:
+            return key.aead.decrypt(nonce, body, kid)
+        except InvalidTag as exc:
+            raise CryptoError(f"file encrypted with data key {kid.decode()} failed authentication") from exc
+
     def decrypt(self, token: str) -> str:
         try:
             prefix, dek_id, body = token.split(":", 2)

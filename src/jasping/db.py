@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -170,6 +170,23 @@ def _scope_writes(session: Session, _ctx: Any, _instances: Any) -> None:
                 obj.org_id = org_id
             elif obj.org_id != org_id:
                 raise TenantMismatch(f"{type(obj).__name__} belongs to another organization")
+
+
+def after_commit(session: Session, fn: Callable[[], object]) -> None:
+    """Call `fn` once the session's current transaction has committed (never if it rolls back)."""
+    session.info.setdefault("after_commit", []).append(fn)
+
+
+@event.listens_for(ScopedSession, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for fn in session.info.pop("after_commit", []):
+        fn()
+
+
+@event.listens_for(ScopedSession, "after_soft_rollback")
+def _drop_after_commit(session: Session, previous: Any) -> None:
+    if not getattr(previous, "nested", False):
+        session.info.pop("after_commit", None)
 
 
 @contextlib.contextmanager

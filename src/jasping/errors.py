@@ -20,6 +20,14 @@ class Invalid(DomainError):
     status, code = 422, "invalid"
 
 
+class TooLarge(DomainError):
+    status, code = 413, "too_large"
+
+
+class UnsupportedType(DomainError):
+    status, code = 415, "unsupported_type"
+
+
 class NotFound(DomainError):
     status, code = 404, "not_found"
 

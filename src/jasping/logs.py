@@ -48,8 +48,8 @@ def setup(level: str = "INFO") -> None:
         handler.addFilter(RedactingFilter())
         root.addHandler(handler)
     root.setLevel(level.upper())
-    for name in ("httpx", "httpx2", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)  # their INFO lines carry full URLs
+    for name in ("httpx", "httpx2", "httpcore", "huey.consumer", "huey"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # chatty at INFO; URLs may carry ids
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "huey"):
         for h in logging.getLogger(name).handlers:
             if not any(isinstance(f, RedactingFilter) for f in h.filters):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, String, Text
+from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jasping import clock
@@ -33,4 +33,5 @@ class Agent(TenantScoped, Base):
     instructions: Mapped[str] = mapped_column(Text, default="")
     greeting: Mapped[str] = mapped_column(Text, default="")
     public_key: Mapped[str] = mapped_column(String(40), unique=True)
+    kb_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped on every knowledge change
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now, onupdate=clock.now)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from huey import crontab
 
+import jasping.models  # noqa: F401 - every table mapped before a job touches one
 from jasping import clock
 from jasping.db import session_scope
 from jasping.jobs.queue import huey
@@ -21,6 +22,27 @@ log = logging.getLogger(__name__)
 def ping(token: str) -> dict:
     """Answer from whichever worker process takes it (liveness of the queue and its workers)."""
     return {"token": token, "pid": os.getpid(), "at": clock.now().isoformat()}
+
+
+@huey.task()
+def ingest_source(org_id: str, source_id: str) -> str:
+    """Parse, chunk and index one knowledge source."""
+    from jasping.knowledge.ingestion import ingest
+
+    return ingest(org_id, source_id)
+
+
+@periodic("recrawl_sources", every=timedelta(hours=1), cron={"minute": "23"})
+def recrawl_sources() -> dict:
+    """Queue URL and website sources whose re-crawl is due, and sources whose job was lost."""
+    from jasping.knowledge.service import due_for_recrawl, enqueue_ingestion, stalled
+
+    with session_scope() as s:
+        due, lost = due_for_recrawl(s), stalled(s)
+        for source, note in [(x, "scheduled re-crawl") for x in due] + [(x, "restarted") for x in lost]:
+            source.state, source.progress, source.progress_note = "queued", 0, note
+            enqueue_ingestion(s, source)
+        return {"recrawl": len(due), "restarted": len(lost)}
 
 
 @periodic("purge_login_sessions", every=timedelta(hours=1), cron={"minute": "7"})
