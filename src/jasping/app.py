@@ -34,6 +34,7 @@ def create_app() -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        max_body_size=(settings.max_upload_mb + 1) * 1024 * 1024,
         description="AI customer-service agents on the web, WhatsApp and the phone. "
         "Authenticate with `Authorization: Bearer <API key>`.",
     )

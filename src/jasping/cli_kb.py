@@ -61,7 +61,7 @@ def kb_add(agent_id: str, crawl: bool, max_pages: int, max_depth: int, items: tu
                 else:
                     path = Path(item)
                     if not path.is_file():
-                        raise click.BadParameter(f"{item} is not a file or an http(s) URL")
+                        raise ValueError("not a file or an http(s) URL")
                     source = service.add_file(
                         s,
                         agent_id=agent_id,

@@ -21,6 +21,9 @@ FLASH = {
     "agent_created": "Agent created.",
     "agent_deleted": "Agent deleted.",
     "key_revoked": "Key revoked.",
+    "source_added": "Source added; it is being read.",
+    "source_deleted": "Source deleted.",
+    "source_refreshing": "Re-crawl started.",
 }
 
 
