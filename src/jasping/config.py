@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     openai_api_key: str | None = Field(default=None, alias="OPENAI_API_KEY", repr=False)
     openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
     embeddings: str = "none"
+    embeddings_model: str = "text-embedding-3-small"  # for JASPING_EMBEDDINGS=openai
     smtp_url: str | None = Field(default=None, repr=False)
 
     whatsapp_graph_url: str = "https://graph.facebook.com/v21.0"

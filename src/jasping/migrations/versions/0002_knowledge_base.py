@@ -85,6 +85,7 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=8), nullable=True),
         sa.Column("text_hash", sa.String(length=64), nullable=False),
         sa.Column("embedding", sa.LargeBinary(), nullable=True),
+        sa.Column("embedding_model", sa.String(length=64), nullable=True),
         sa.Column("org_id", sa.String(length=40), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["document_id"], ["kb_documents.id"], ondelete="CASCADE"),
