@@ -214,3 +214,27 @@ def test_a_source_whose_job_was_lost_is_restarted(agent, db_url) -> None:
     result = run_job(REGISTRY["recrawl_sources"], clock.now(), force=True)["result"]
     assert result["restarted"] == 1
     assert org.get(f"/api/v1/agents/{agent_id}/sources/{source_id}").json()["state"] == "ready"
+
+
+def test_a_rolled_back_upload_leaves_no_file(agent) -> None:
+    from jasping.knowledge import service
+    from jasping.security.audit import Actor
+
+    org, agent_id = agent
+    session = open_session(org.id)
+    try:
+        source = service.add_file(
+            session,
+            agent_id=agent_id,
+            filename="a.txt",
+            data=b"hello world",
+            content_type="text/plain",
+            actor=Actor("user"),
+            enqueue=False,
+        )
+        path = get_settings().data_dir / "files" / source.stored_file
+        assert path.exists()
+        session.rollback()
+        assert not path.exists()
+    finally:
+        session.close()

@@ -177,16 +177,24 @@ def after_commit(session: Session, fn: Callable[[], object]) -> None:
     session.info.setdefault("after_commit", []).append(fn)
 
 
+def after_rollback(session: Session, fn: Callable[[], object]) -> None:
+    """Call `fn` if the session's current transaction rolls back (undo a side effect outside the database)."""
+    session.info.setdefault("after_rollback", []).append(fn)
+
+
 @event.listens_for(ScopedSession, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    session.info.pop("after_rollback", None)
     for fn in session.info.pop("after_commit", []):
         fn()
 
 
 @event.listens_for(ScopedSession, "after_soft_rollback")
-def _drop_after_commit(session: Session, previous: Any) -> None:
+def _run_after_rollback(session: Session, previous: Any) -> None:
     if not getattr(previous, "nested", False):
         session.info.pop("after_commit", None)
+        for fn in session.info.pop("after_rollback", []):
+            fn()
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from jasping import clock, storage
 from jasping.agents.models import Agent
 from jasping.agents.service import get_agent
 from jasping.config import get_settings
-from jasping.db import after_commit, new_id
+from jasping.db import after_commit, after_rollback, new_id
 from jasping.errors import Invalid, NotFound, TooLarge, UnsupportedType
 from jasping.knowledge.ingest.sniff import sniff
 from jasping.knowledge.models import Chunk, Document, Source
@@ -97,6 +97,8 @@ def add_file(
         size_bytes=len(data),
     )
     source.stored_file = storage.put(org_id=source.org_id, area="kb", name=source.id, data=data)
+    stored = source.stored_file
+    after_rollback(session, lambda: storage.delete(stored))  # no orphan file if the source is not saved
     return source
 
 
