@@ -150,3 +150,29 @@ def cli_env(db_url: str, **extra: str) -> dict[str, str]:
 
 
 JASPING = str(Path(os.sys.executable).with_name("jasping"))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # noqa: ANN001
+    """Say how many tests ran on each backend, so a CI log shows PostgreSQL and Redis were not skipped."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") not in ("call", "setup") or (
+                outcome != "skipped" and report.when != "call"
+            ):
+                continue
+            node = report.nodeid
+            for label, present in (
+                ("postgres", "[postgres" in node),
+                ("sqlite", "[sqlite" in node),
+                ("redis", "redis" in node),
+            ):
+                if present:
+                    counts.setdefault(label, {}).setdefault(outcome, 0)
+                    counts[label][outcome] += 1
+    terminalreporter.write_sep("-", "tests by backend")
+    for label in ("sqlite", "postgres", "redis"):
+        c = counts.get(label, {})
+        terminalreporter.write_line(
+            f"{label}: {c.get('passed', 0)} passed, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped"
+        )

@@ -98,10 +98,8 @@ def _ping_through_worker(env: dict[str, str]) -> None:
             worker.kill()
 
 
-def test_a_job_enqueued_in_one_process_runs_in_another_sqlite(client, db_url) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the SQLite queue is exercised once")
-    _ping_through_worker(cli_env(db_url))
+def test_a_job_enqueued_in_one_process_runs_in_another_sqlite(tmp_path) -> None:
+    _ping_through_worker(cli_env(f"sqlite:///{tmp_path / 'jasping.db'}", JASPING_DATA_DIR=str(tmp_path)))
 
 
 @pytest.mark.redis
