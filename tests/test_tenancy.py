@@ -10,6 +10,7 @@ from jasping.db import open_session
 from jasping.tenancy.models import Role
 
 QUERY = {"q": "beta"}  # routes with required query parameters must still reach the tenant check
+WIDGET = "/api/v1/widget/"  # public, visitor session tokens instead of API keys
 PUBLIC = {
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
@@ -40,11 +41,17 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
     b_source = b.post(
         f"/api/v1/agents/{b_agent['id']}/sources", json={"type": "text", "title": "T", "text": "Beta"}
     ).json()
-    ids = {"agent_id": b_agent["id"], "key_id": b_key["id"], "source_id": b_source["id"]}
+    b_conversation = client.post(f"/api/v1/widget/{b_agent['public_key']}/sessions", json={}).json()
+    ids = {
+        "agent_id": b_agent["id"],
+        "key_id": b_key["id"],
+        "source_id": b_source["id"],
+        "conversation_id": b_conversation["conversation_id"],
+    }
     checked = 0
     for method, path in _operations(client):
         params = re.findall(r"{(\w+)}", path)
-        if not params:
+        if not params or path.startswith(WIDGET):  # the widget's own token checks: test_widget_api.py
             continue
         missing = [p for p in params if p not in ids]
         assert not missing, f"add an object of org B for {missing} so that {method} {path} is checked"
@@ -55,7 +62,12 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
         ):
             r = call(method, url)
             assert r.status_code == 404, f"{who}: {method} {url} → {r.status_code} {r.text[:200]}"
-            assert r.json()["error"]["code"] in ("not_found", "agent_not_found", "source_not_found"), r.text
+            assert r.json()["error"]["code"] in (
+                "not_found",
+                "agent_not_found",
+                "source_not_found",
+                "conversation_not_found",
+            ), r.text
             checked += 1
     assert checked >= 8
     # and B's objects are unchanged
@@ -78,9 +90,11 @@ def test_every_api_endpoint_needs_credentials(client, make_org) -> None:
     org = make_org()
     agent = org.post("/api/v1/agents", json={"name": "Bot"}).json()
     for method, path in _operations(client):
-        if (method, path) in PUBLIC or not path.startswith("/api/v1"):
+        if (method, path) in PUBLIC or not path.startswith("/api/v1") or path.startswith(WIDGET):
             continue
-        url = path.format(agent_id=agent["id"], key_id="key_x", source_id="src_x")
+        url = path.format(
+            agent_id=agent["id"], key_id="key_x", source_id="src_x", conversation_id="cnv_x", public_key="pk_x"
+        )
         for headers in ({}, {"Authorization": "Bearer jp_00000000_wrong"}, {"Authorization": "Basic abc"}):
             r = client.request(method, url, headers=headers, json=_body(method, url))
             assert r.status_code == 401, f"{method} {url} with {headers} → {r.status_code}"

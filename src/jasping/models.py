@@ -1,9 +1,11 @@
 """Imports every table so that `Base.metadata` is complete (migrations, tests, the data map)."""
 
 from jasping.agents.models import Agent
+from jasping.conversations.models import Contact, Conversation, Message
 from jasping.crypto import DataKey
 from jasping.db import Base
 from jasping.jobs.models import JobRun
+from jasping.knowledge.models import Chunk, Document, Source
 from jasping.security.audit import AuditCheckpoint, AuditEvent
 from jasping.security.sessions import LoginSession
 from jasping.tenancy.models import ApiKey, Membership, Organization, User
@@ -14,10 +16,16 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "Base",
+    "Chunk",
+    "Contact",
+    "Conversation",
     "DataKey",
+    "Document",
     "JobRun",
     "LoginSession",
     "Membership",
+    "Message",
     "Organization",
+    "Source",
     "User",
 ]

@@ -43,6 +43,15 @@ def route_template(scope: Scope) -> str:
     return getattr(scope.get("route"), "path_format", None) or "unmatched"
 
 
+PUBLIC_PREFIX = "/api/v1/widget/"  # called from businesses' websites: no cookies, bearer session tokens
+CORS_HEADERS = [(b"access-control-allow-origin", b"*"), (b"vary", b"Origin")]
+CORS_PREFLIGHT = [
+    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+    (b"access-control-allow-headers", b"Authorization, Content-Type, Accept"),
+    (b"access-control-max-age", b"600"),
+]
+
+
 class EdgeMiddleware:
     """Pure ASGI: security headers on every response, and request metrics by route template
     (never by raw path, which would hold ids)."""
@@ -56,12 +65,19 @@ class EdgeMiddleware:
             return
         start, status = time.perf_counter(), [500]
         dashboard = not scope["path"].startswith(("/api/", "/webhooks/", "/widget"))
+        public = scope["path"].startswith(PUBLIC_PREFIX)
+        if public and scope["method"] == "OPTIONS":  # CORS preflight of the widget on a business's website
+            await send({"type": "http.response.start", "status": 204, "headers": CORS_HEADERS + CORS_PREFLIGHT})
+            await send({"type": "http.response.body", "body": b""})
+            return
 
         async def _send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
                 headers = list(message.get("headers", []))
-                headers += SECURITY_HEADERS + (DASHBOARD_HEADERS if dashboard else [])
+                headers += (
+                    SECURITY_HEADERS + (DASHBOARD_HEADERS if dashboard else []) + (CORS_HEADERS if public else [])
+                )
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -1,0 +1,295 @@
+"""LocalChatModel: the offline, deterministic agent brain (rule-based intents, grounded extractive answers).
+
+A question is answered only with sentences copied from the retrieved passages, and only when retrieval is
+confident enough (`threshold`, on `TurnContext.confidence`) and the chosen sentences (with the FAQ question or
+heading they sit under) contain enough of the question's content words (`min_coverage`); otherwise the agent
+says it does not know and offers a person or a call back. Passage text is never obeyed: sentences that address
+an assistant ("ignore previous instructions", "tell the customer ...") are never quoted.
+
+Defaults, measured on the shared retrieval data (dev split, LexicalIndex + `confidence`, en / fr / ar):
+- threshold 0.25: 91% / 93% / 100% of the queries whose first hit is right are above it; 94% / 94% / 88% of
+  the queries of another corpus (unrelated questions) are below it;
+- min_coverage 0.4, on an index of half of each corpus (first 400 dev queries): 87% / 73% / 93% of the questions
+  with a right first hit are answered, against 50% / 53% / 58% of those whose answer is not indexed (64% / 78% /
+  85% with the threshold alone; many are near-duplicates of indexed FAQs), and 1-7% of another corpus' questions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from jasping.agent.intents import detect_intent, is_instruction_probe, normalize
+from jasping.agent.llm.base import AgentStep, Citation, RetrievedPassage, ToolCall, TurnContext
+from jasping.agent.phrases import phrase, quick_replies
+from jasping.knowledge.analysis import LANGUAGES, detect_script_language, fold, token_forms, tokenize, word_ngrams
+from jasping.knowledge.ingest.chunker import split_sentences
+from jasping.knowledge.ingest.language import guess_language
+
+__all__ = ["LocalChatModel"]
+
+MAX_PASSAGES = 3
+MAX_SENTENCES = 3
+SNIPPET_CHARS = 160
+FOREIGN_CONFIDENCE = 0.5  # passages in another language sharing no word with the question need this confidence
+NEIGHBOUR = 0.6  # a neighbouring sentence joins the answer when it scores this share of the best one
+CONTEXT_WEIGHT = 0.6  # a sentence under a matching FAQ question / heading gets this share of its score
+_Q_PREFIX = re.compile(r"^(?:q|question|س|سؤال)\s*[:：]\s*", re.IGNORECASE)
+_A_PREFIX = re.compile(r"^(?:a|r|answer|réponse|reponse|ج|جواب|الجواب)\s*[:：]\s*", re.IGNORECASE)
+_BULLET = re.compile(r"^(?:[-•*·▪–]|\d{1,2}[.)])\s+")
+_TERMINAL = re.compile(r"[.!?؟:;…]$")
+_CONJUNCTIONS = frozenset("and also et aussi ainsi plus و".split())  # a question in two parts
+# Question and politeness words: not what a question is about, so they neither weigh nor need covering.
+_ASKING = frozenset(
+    """how much many can could would may might please tell know want like need get find give hi hello hey thanks
+    comment combien quel quelle quels quelles peut peux puis pouvez pourriez faut faire fait savoir voudrais veux
+    aimerais bonjour bonsoir salut merci svp stp plait dire hola salam كم كيف هل ماذا اريد ممكن مرحبا شكرا""".split()
+)
+
+
+@dataclass
+class _Sentence:
+    passage: RetrievedPassage
+    rank: int  # the passage's position among the candidates
+    index: int  # position within the passage
+    block: int  # sentences under the same question / heading / paragraph share a block
+    answer: bool  # under a FAQ question: the sentences after it belong to its answer
+    text: str
+    terms: frozenset[str]
+    context: frozenset[str]  # terms of the question or heading the sentence answers, and of the passage's headings
+    score: float = 0.0
+
+
+@lru_cache(maxsize=4096)
+def _text_language(text: str) -> str | None:
+    code, prob = guess_language(text)
+    return code if code in LANGUAGES and prob >= 0.8 else detect_script_language(text)
+
+
+def _passage_language(p: RetrievedPassage) -> str | None:
+    return getattr(p, "language", None) or _text_language(p.text)
+
+
+def _terms(text: str, lang: str | None) -> frozenset[str]:
+    return frozenset(stem for token in tokenize(text) for stem, _ in token_forms(token, lang))
+
+
+def _is_context_line(line: str, lines: int) -> bool:
+    if line.endswith(("?", "؟")):
+        return True
+    words = line.split()
+    return lines > 1 and len(words) <= 5 and not _TERMINAL.search(line) and not any(c.isdigit() for c in line)
+
+
+def _split_passage(p: RetrievedPassage, rank: int, lang: str | None) -> list[_Sentence]:
+    """Answer sentences of a passage, each with the terms of the question/heading it sits under."""
+    heading = _terms(" ".join(p.heading_path), lang)
+    lines = [_BULLET.sub("", line.strip()) for line in p.text.split("\n") if line.strip()]
+    out: list[_Sentence] = []
+    context, block, answer, under = heading, 0, False, False
+    for line in lines:
+        if _Q_PREFIX.match(line) or (not _A_PREFIX.match(line) and _is_context_line(line, len(lines))):
+            question = _Q_PREFIX.sub("", line)
+            context, block, under = heading | _terms(question, lang), block + 1, True
+            answer = bool(_Q_PREFIX.match(line)) or question.endswith(("?", "؟"))
+            continue
+        line = _A_PREFIX.sub("", line)
+        block += 0 if under else 1  # without a question or heading, each line is its own paragraph
+        for sentence in split_sentences(line):
+            if not is_instruction_probe(sentence, passage=True):
+                out.append(_Sentence(p, rank, len(out), block, answer, sentence, _terms(sentence, lang), context))
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _grams(term: str) -> frozenset[str]:
+    return frozenset(word_ngrams(term))
+
+
+def _fuzzy(term: str, terms: frozenset[str]) -> bool:
+    if len(term) < 5:
+        return False
+    grams = _grams(term)
+    for other in terms:
+        if len(other) >= 5 and abs(len(other) - len(term)) <= 2:
+            theirs = _grams(other)
+            if 2 * len(grams & theirs) >= 0.6 * (len(grams) + len(theirs)):  # Dice >= 0.6
+                return True
+    return False
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return cut + "…"
+
+
+class LocalChatModel:
+    """Offline, deterministic chat model: rule-based intents and grounded extractive answers."""
+
+    name = "local"
+
+    def __init__(
+        self, threshold: float = 0.25, min_coverage: float = 0.4, confident: float = 0.4, max_chars: int = 450
+    ) -> None:
+        self.threshold = threshold  # below this retrieval confidence: "I don't know"
+        self.min_coverage = min_coverage  # share of the question's content words the answer must contain
+        self.confident = confident  # below this confidence an answer also offers "Talk to a person"
+        self.max_chars = max_chars
+
+    def respond(self, context: TurnContext) -> AgentStep:
+        """One turn: a social reply, a tool call for the turn loop, a grounded answer, or an honest "I don't know"."""
+        lang = context.language
+        if is_instruction_probe(context.user_text):
+            return self._unknown(lang, "cant_share")
+        intent = detect_intent(context.user_text, lang)
+        if intent in ("greeting", "thanks", "goodbye"):
+            key = "greeting_named" if intent == "greeting" and context.business_name else intent
+            text = phrase(key, lang, business=context.business_name)
+            replies = quick_replies(["booking", "human"], lang) if intent == "greeting" else []
+            return AgentStep(text, quick_replies=replies, intent=intent, language=lang)
+        if intent == "human":
+            key = {True: "handoff_open", False: "handoff_closed"}.get(context.within_business_hours, "handoff_unknown")
+            call = ToolCall("handoff_to_human", {"reason": "customer_request"})
+            replies = quick_replies(["callback"], lang)
+            return AgentStep(phrase(key, lang), quick_replies=replies, tool_calls=[call], intent="human", language=lang)
+        if intent in ("callback", "lead", "booking"):
+            key, tool, hint = {
+                "callback": ("callback_ask", "request_callback", "phone"),
+                "lead": ("lead_start", "capture_lead", "name"),
+                "booking": ("booking_start", "find_slots", "date"),
+            }[intent]
+            return AgentStep(
+                phrase(key, lang), input_hint=hint, tool_calls=[ToolCall(tool, {})], intent=intent, language=lang
+            )
+        return self._answer(context) or self._unknown(lang, "unknown")
+
+    def stream(self, context: TurnContext) -> Iterator[str | AgentStep]:
+        """The reply's text in pieces of a few words (joined, they are the text), then the final AgentStep."""
+        step = self.respond(context)
+        words = re.findall(r"\s*\S+\s*", step.text)
+        for i in range(0, len(words), 4):
+            yield "".join(words[i : i + 4])
+        yield step
+
+    def _unknown(self, lang: str, key: str) -> AgentStep:
+        replies = quick_replies(["human"] if key == "cant_share" else ["human", "callback"], lang)
+        return AgentStep(phrase(key, lang), quick_replies=replies, intent="unknown", language=lang)
+
+    def _answer(self, context: TurnContext) -> AgentStep | None:
+        """A grounded extractive answer, or None when the passages do not answer well enough."""
+        if not context.passages or context.confidence < self.threshold:
+            return None
+        ranked = sorted(context.passages, key=lambda p: (-p.score, p.ref))
+        top = ranked[0].score
+        candidates = [p for p in ranked[:MAX_PASSAGES] if p.score >= top / 2 or p is ranked[0]]
+        langs = [_passage_language(p) for p in candidates]
+        sentences: list[_Sentence] = []
+        for rank, (p, lang) in enumerate(zip(candidates, langs, strict=True)):
+            sentences.extend(_split_passage(p, rank, lang))
+        leak = normalize(context.instructions)
+        sentences = [s for s in sentences if len(s.text) < 30 or normalize(s.text) not in leak]
+        if not sentences:
+            return None
+        words = self._query_words(context.user_text, context.language, {lang for lang in langs if lang})
+        weights = self._weights(words, [s.terms | s.context for s in sentences])
+        for s in sentences:
+            own = self._matched(words, s.terms)
+            ctx = self._matched(words, s.context) - own
+            s.score = (sum(weights[i] for i in own) + CONTEXT_WEIGHT * sum(weights[i] for i in ctx)) * 0.85**s.rank
+        best = max(sentences, key=lambda s: (s.score, -s.rank, -s.index))
+        foreign = bool(langs[best.rank]) and langs[best.rank] != context.language.lower().split("-")[0]
+        if best.score <= 0:  # no shared word: only a confident cross-language match may answer
+            if not foreign or context.confidence < FOREIGN_CONFIDENCE:
+                return None
+            best = next(s for s in sentences if s.rank == 0)
+        chosen = self._expand(best, sentences)
+        covered = set().union(*(self._matched(words, s.terms | s.context) for s in chosen))
+        coverage = len(covered) / max(1, len(words))  # the share of the question's content words answered
+        if coverage < self.min_coverage and not (foreign and (best.score <= 0 or coverage >= self.min_coverage / 2)):
+            return None
+        chosen = self._complement(context.user_text, best, chosen, words, sentences)
+        return self._step(context, chosen, foreign)
+
+    def _complement(
+        self, question: str, best: _Sentence, chosen: list[_Sentence], words: list[frozenset[str]], sentences: list
+    ) -> list[_Sentence]:
+        """For a question in two parts ("your hours and your address?"), a sentence answering the second part."""
+        if len(words) < 2 or not _CONJUNCTIONS & set(tokenize(question)):
+            return chosen
+        base = chosen
+        if len(chosen) >= MAX_SENTENCES:  # make room: drop the last sentence that is not the best one
+            drop = next(s for s in reversed(chosen) if s is not best)
+            base = [s for s in chosen if s is not drop]
+        covered = set().union(*(self._matched(words, s.terms | s.context) for s in base))
+        size = sum(len(s.text) + 1 for s in base)
+        key, pick = (0, 0.0), None
+        for s in sentences:
+            if s in base or s.score < 0.3 * best.score or size + len(s.text) > self.max_chars:
+                continue
+            gain = len(self._matched(words, s.terms | s.context) - covered)
+            if gain and (gain, s.score) > key:
+                key, pick = (gain, s.score), s
+        if pick is None:
+            return chosen
+        return sorted([*base, pick], key=lambda s: (s.rank != best.rank, s.rank, s.index))
+
+    @staticmethod
+    def _query_words(text: str, lang: str, passage_langs: set[str]) -> list[frozenset[str]]:
+        """Per content word of the question, its stems under the customer's and the passages' analysers."""
+        words = []
+        for token in dict.fromkeys(tokenize(text)):
+            if not token_forms(token, lang) or fold(token) in _ASKING:
+                continue  # a stop word in the customer's language
+            stems = frozenset(stem for lg in {lang, *passage_langs} for stem, _ in token_forms(token, lg))
+            if stems:
+                words.append(stems)
+        return words
+
+    @staticmethod
+    def _matched(words: list[frozenset[str]], terms: frozenset[str]) -> set[int]:
+        return {i for i, stems in enumerate(words) if stems & terms or any(_fuzzy(t, terms) for t in stems)}
+
+    def _weights(self, words: list[frozenset[str]], units: list[frozenset[str]]) -> list[float]:
+        """IDF of each question word over the candidate sentences' term sets (rare words pick the sentence)."""
+        n = len(units)
+        weights = []
+        for i in range(len(words)):
+            df = max(1, sum(1 for terms in units if self._matched([words[i]], terms)))
+            weights.append(math.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return weights
+
+    def _expand(self, best: _Sentence, sentences: list[_Sentence]) -> list[_Sentence]:
+        """The best sentence and its useful neighbours in the same block, in passage order, within the limits."""
+        block = [s for s in sentences if s.block == best.block and s.passage is best.passage]
+        pos = block.index(best)
+        before, after = block[:pos][::-1], block[pos + 1 :]
+        chosen, size = [best], len(best.text)
+        # a FAQ answer is read from its start ("Yes. We accept ..."); prose grows after the best sentence first
+        for side in (before, after) if best.answer else (after, before):
+            for s in side:
+                follows_colon = side is after and chosen[-1].text.endswith(":")
+                wanted = best.answer or s.score >= NEIGHBOUR * best.score or follows_colon
+                if not wanted or len(chosen) >= MAX_SENTENCES or size + 1 + len(s.text) > self.max_chars:
+                    break
+                chosen.append(s)
+                size += 1 + len(s.text)
+        return sorted(chosen, key=lambda s: s.index)
+
+    def _step(self, context: TurnContext, chosen: list[_Sentence], foreign: bool) -> AgentStep:
+        lang = context.language
+        body = " ".join(s.text for s in chosen)
+        prefix = phrase("according", lang) + " " if foreign else ""
+        text = prefix + _shorten(body, self.max_chars - len(prefix))
+        citations = []
+        for p in dict.fromkeys(s.passage for s in chosen):
+            used = " ".join(s.text for s in chosen if s.passage is p)
+            citations.append(Citation(p.title, p.url, _shorten(used, SNIPPET_CHARS), p.source_id, p.page))
+        replies = quick_replies(["human"], lang) if context.confidence < self.confident else []
+        return AgentStep(
+            text, citations=citations, quick_replies=replies, intent="answer", language=lang, grounded=True
+        )

@@ -1,0 +1,140 @@
+"""The agent's fixed phrases in English, French and Modern Standard Arabic, with an English fallback."""
+
+from __future__ import annotations
+
+import string
+
+__all__ = ["LANGUAGES", "PHRASES", "phrase", "quick_replies"]
+
+LANGUAGES = ("en", "fr", "ar")
+
+PHRASES: dict[str, dict[str, str]] = {
+    "greeting": {
+        "en": "Hello! How can I help you today?",
+        "fr": "Bonjour ! Comment puis-je vous aider ?",
+        "ar": "مرحبًا بك! كيف يمكنني مساعدتك اليوم؟",
+    },
+    "greeting_named": {
+        "en": "Hello, and welcome to {business}! How can I help you today?",
+        "fr": "Bonjour et bienvenue chez {business} ! Comment puis-je vous aider ?",
+        "ar": "مرحبًا بك في {business}! كيف يمكنني مساعدتك اليوم؟",
+    },
+    "thanks": {
+        "en": "You're welcome! Is there anything else I can help you with?",
+        "fr": "Avec plaisir ! Puis-je vous aider pour autre chose ?",
+        "ar": "على الرحب والسعة! هل يمكنني مساعدتك في شيء آخر؟",
+    },
+    "goodbye": {
+        "en": "Thank you for your message. Have a lovely day!",
+        "fr": "Merci pour votre message. Excellente journée à vous !",
+        "ar": "شكرًا لتواصلك معنا. نتمنى لك يومًا سعيدًا!",
+    },
+    "unknown": {
+        "en": (
+            "I'm not sure, and I couldn't find this in our information. "
+            "I can put you in touch with a member of the team, or arrange for someone to call you back."
+        ),
+        "fr": (
+            "Je ne suis pas sûr, et je n'ai pas trouvé cette information dans nos documents. "
+            "Je peux vous mettre en relation avec un membre de l'équipe, ou vous faire rappeler."
+        ),
+        "ar": (
+            "لست متأكدًا، ولم أجد هذه المعلومة في بياناتنا. "
+            "يمكنني أن أصلك بأحد أعضاء الفريق، أو أن أطلب من أحدهم معاودة الاتصال بك."
+        ),
+    },
+    "cant_share": {
+        "en": (
+            "Sorry, I can't share that. I'm here to answer questions about our services; "
+            "I can also put you in touch with a member of the team."
+        ),
+        "fr": (
+            "Désolé, je ne peux pas partager cela. Je suis là pour répondre à vos questions sur nos services ; "
+            "je peux aussi vous mettre en relation avec un membre de l'équipe."
+        ),
+        "ar": (
+            "عذرًا، لا يمكنني مشاركة ذلك. أنا هنا للإجابة عن أسئلتك حول خدماتنا، ويمكنني أيضًا أن أصلك بأحد أعضاء الفريق."
+        ),
+    },
+    "handoff_open": {
+        "en": "Of course. I've let the team know: a member of the team will reply here shortly.",
+        "fr": "Bien sûr. J'ai prévenu l'équipe : un membre de l'équipe vous répondra ici très bientôt.",
+        "ar": "بالتأكيد. لقد أبلغت الفريق، وسيرد عليك أحد أعضائه هنا قريبًا.",
+    },
+    "handoff_closed": {
+        "en": (
+            "Of course. Our team is away right now; they will reply here as soon as we reopen. "
+            "If you prefer, leave your phone number and we'll call you back."
+        ),
+        "fr": (
+            "Bien sûr. Notre équipe est absente pour le moment ; elle vous répondra ici dès la réouverture. "
+            "Si vous préférez, laissez votre numéro et nous vous rappellerons."
+        ),
+        "ar": (
+            "بالتأكيد. فريقنا غير متاح حاليًا، وسيرد عليك هنا فور عودتنا. "
+            "وإن كنت تفضل، اترك رقم هاتفك وسنعاود الاتصال بك."
+        ),
+    },
+    "handoff_unknown": {
+        "en": "Of course. I've passed your request to the team; someone will reply to you here.",
+        "fr": "Bien sûr. J'ai transmis votre demande à l'équipe ; quelqu'un vous répondra ici.",
+        "ar": "بالتأكيد. لقد أحلت طلبك إلى الفريق، وسيرد عليك أحدهم هنا.",
+    },
+    "callback_ask": {
+        "en": "Happy to arrange a call back. What phone number can we reach you on?",
+        "fr": "Avec plaisir, nous allons vous rappeler. À quel numéro pouvons-nous vous joindre ?",
+        "ar": "يسعدنا معاودة الاتصال بك. ما رقم الهاتف الذي يمكننا التواصل معك عليه؟",
+    },
+    "callback_offer": {
+        "en": "Would you like us to call you back?",
+        "fr": "Souhaitez-vous que nous vous rappelions ?",
+        "ar": "هل تود أن نعاود الاتصال بك؟",
+    },
+    "lead_start": {
+        "en": "I can take your details so the team contacts you. May I have your name?",
+        "fr": "Je peux prendre vos coordonnées pour que l'équipe vous contacte. Quel est votre nom ?",
+        "ar": "يمكنني تسجيل بياناتك ليتواصل معك الفريق. ما اسمك من فضلك؟",
+    },
+    "booking_start": {
+        "en": "I can help you with an appointment. Which day would suit you?",
+        "fr": "Je peux vous aider pour un rendez-vous. Quel jour vous conviendrait ?",
+        "ar": "يمكنني مساعدتك في حجز موعد. ما اليوم الذي يناسبك؟",
+    },
+    "according": {
+        "en": "According to our information:",
+        "fr": "D'après nos informations :",
+        "ar": "حسب معلوماتنا:",
+    },
+    "sources": {"en": "Sources:", "fr": "Sources :", "ar": "المصادر:"},
+    "qr_human": {"en": "Talk to a person", "fr": "Parler à une personne", "ar": "التحدث مع موظف"},
+    "qr_callback": {"en": "Call me back", "fr": "Rappelez-moi", "ar": "اتصلوا بي"},
+    "qr_booking": {"en": "Book an appointment", "fr": "Prendre rendez-vous", "ar": "حجز موعد"},
+    "qr_lead": {"en": "Leave my details", "fr": "Laisser mes coordonnées", "ar": "ترك بياناتي"},
+    "qr_question": {"en": "Ask a question", "fr": "Poser une question", "ar": "طرح سؤال"},
+}
+
+
+class _Keep(dict):
+    """Leaves unknown placeholders as they are instead of raising."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _base(lang: str | None) -> str:
+    return (lang or "en").lower().replace("_", "-").split("-")[0]
+
+
+def phrase(key: str, lang: str | None, **fmt: object) -> str:
+    """The phrase `key` in `lang` (English when that language is missing), formatted with `fmt`."""
+    variants = PHRASES[key]
+    text = variants.get(_base(lang)) or variants["en"]
+    if not fmt:
+        return text
+    names = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    return text.format_map(_Keep({k: v for k, v in fmt.items() if k in names}))
+
+
+def quick_replies(keys: list[str], lang: str | None) -> list[str]:
+    """Quick-reply labels for `keys` ("human", "callback", "booking", "lead", "question") in `lang`."""
+    return [phrase(f"qr_{key}", lang) for key in keys]

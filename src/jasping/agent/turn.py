@@ -1,0 +1,117 @@
+"""The channel-agnostic turn loop: store the customer's message, retrieve, ask the model, act, store the reply.
+
+A turn is split in two so that a streamed reply never holds a database transaction open:
+`prepare_turn` (store the message, detect the language, retrieve passages, build the context) and
+`finish_turn` (act on the model's tool calls, store the reply with its citations).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from jasping.agent.intents import detect_message_language
+from jasping.agent.llm.base import AgentStep, HistoryMessage, RetrievedPassage, TurnContext
+from jasping.agents.models import Agent
+from jasping.conversations import service as conversations
+from jasping.conversations.models import Conversation, Message
+from jasping.errors import Invalid
+from jasping.knowledge import retrieval
+from jasping.tenancy.models import Organization
+
+log = logging.getLogger(__name__)
+HISTORY_TURNS = 10
+PASSAGES = 5
+
+
+@dataclass
+class PreparedTurn:
+    conversation_id: str
+    context: TurnContext
+    user_message_id: str
+    started: float = field(default_factory=time.perf_counter)
+    retrieval_ms: float = 0.0
+
+
+def prepare_turn(session: Session, *, conversation: Conversation, agent: Agent, text: str) -> PreparedTurn:
+    """Store the customer's message and build what the model needs to answer it."""
+    started = time.perf_counter()
+    text = conversations.clean_text(text)
+    past = conversations.history(session, conversation.id, limit=2 * HISTORY_TURNS)
+    user_message = conversations.add_message(session, conversation, role="user", text=text)
+    language = detect_message_language(text, list(agent.languages or ["en"]), conversation.language)
+    conversation.language = language
+    passages, confidence = _retrieve(session, agent.id, text, language)
+    org = session.get(Organization, agent.org_id)
+    context = TurnContext(
+        agent_name=agent.name,
+        instructions=agent.instructions or "",
+        languages=list(agent.languages or ["en"]),
+        user_text=text,
+        language=language,
+        history=[
+            HistoryMessage("assistant" if m.role in ("assistant", "human") else "user", m.text)
+            for m in past
+            if m.role in ("user", "assistant", "human")
+        ],
+        passages=passages,
+        confidence=confidence,
+        business_name=org.name if org else "",
+    )
+    turn = PreparedTurn(conversation.id, context, user_message.id, started)
+    turn.retrieval_ms = (time.perf_counter() - started) * 1000
+    return turn
+
+
+def _retrieve(session: Session, agent_id: str, text: str, language: str) -> tuple[list[RetrievedPassage], float]:
+    try:
+        outcome = retrieval.search(session, agent_id, text[:1000], k=PASSAGES, lang=language)
+    except Invalid:
+        return [], 0.0
+    passages = [
+        RetrievedPassage(
+            ref=n,
+            chunk_id=p.chunk_id,
+            source_id=p.source_id,
+            title=p.title,
+            url=p.url,
+            page=p.page,
+            heading_path=p.heading_path,
+            text=p.text,
+            score=score,
+        )
+        for n, (p, score) in enumerate(outcome.results, 1)
+    ]
+    return passages, outcome.confidence
+
+
+def finish_turn(
+    session: Session, *, conversation: Conversation, turn: PreparedTurn, step: AgentStep, model_name: str
+) -> Message:
+    """Carry out the step's tool calls and store the reply."""
+    for call in step.tool_calls:
+        if call.name == "handoff_to_human":
+            conversations.flag_for_human(session, conversation, str(call.arguments.get("reason", "")))
+    citations = [
+        {"title": c.title, "url": c.url, "snippet": c.snippet, "source_id": c.source_id, "page": c.page}
+        for c in step.citations
+    ]
+    meta = {
+        "intent": step.intent,
+        "language": step.language,
+        "grounded": step.grounded,
+        "model": model_name,
+        "confidence": round(turn.context.confidence, 4),
+        "quick_replies": step.quick_replies,
+        "input_hint": step.input_hint,
+        "tool_calls": [{"name": c.name, "arguments": c.arguments} for c in step.tool_calls],
+        "passages": [{"ref": p.ref, "chunk_id": p.chunk_id, "score": round(p.score, 4)} for p in turn.context.passages],
+        "retrieval_ms": round(turn.retrieval_ms, 1),
+        "total_ms": round((time.perf_counter() - turn.started) * 1000, 1),
+    }
+    return conversations.add_message(
+        session, conversation, role="assistant", text=step.text, citations=citations, meta=meta
+    )

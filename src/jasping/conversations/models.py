@@ -1,0 +1,60 @@
+"""Tables of conversations. Message text and contact identifiers are encrypted at rest."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jasping import clock
+from jasping.crypto import EncryptedText
+from jasping.db import Base, TenantScoped, UtcDateTime
+
+
+class Contact(TenantScoped, Base):
+    """A customer of the business (data subject); identifiers encrypted, looked up by keyed hash."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str | None] = mapped_column(EncryptedText)
+    email: Mapped[str | None] = mapped_column(EncryptedText)
+    phone: Mapped[str | None] = mapped_column(EncryptedText)
+    email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+class Conversation(TenantScoped, Base):
+    """One thread between a contact and an agent on one channel."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_org_last", "org_id", "last_message_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(40), ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[str] = mapped_column(String(40), ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    session_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | handoff | closed
+    needs_human: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(8))
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_message_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+class Message(TenantScoped, Base):
+    """A message of a conversation: from the contact (`user`), the agent, a human teammate, or the system."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation_seq", "conversation_id", "seq", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(40), ForeignKey("conversations.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))  # user | assistant | human | system
+    text: Mapped[str] = mapped_column(EncryptedText)
+    citations: Mapped[list] = mapped_column(JSON, default=list)
+    meta: Mapped[dict] = mapped_column(JSON, default=dict)  # intent, confidence, tool calls, timing

@@ -1,0 +1,63 @@
+"""`/api/v1/conversations`: the organization's conversations and their messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from jasping.conversations import service
+from jasping.web.api import API
+from jasping.web.deps import CurrentPrincipal, DbSession
+
+router = APIRouter(prefix=f"{API}/conversations", tags=["conversations"])
+
+
+class MessageRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    seq: int
+    role: str
+    text: str
+    citations: list[dict]
+    created_at: datetime
+
+
+class ConversationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    agent_id: str
+    contact_id: str
+    channel: str
+    status: str
+    needs_human: bool
+    language: str | None
+    message_count: int
+    created_at: datetime
+    last_message_at: datetime
+
+
+class ConversationDetail(ConversationRead):
+    messages: list[MessageRead]
+
+
+@router.get("", response_model=dict[str, list[ConversationRead]])
+def list_conversations(
+    principal: CurrentPrincipal,
+    db: DbSession,
+    agent_id: str | None = Query(None, max_length=40),
+    status: str | None = Query(None, pattern="^(open|handoff|closed)$"),
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0),
+) -> dict:
+    """Newest first; filter by `agent_id` and `status`."""
+    rows = service.list_conversations(db, agent_id=agent_id, status=status, limit=limit, offset=offset)
+    return {"conversations": [ConversationRead.model_validate(c) for c in rows]}
+
+
+@router.get("/{conversation_id}", response_model=ConversationDetail)
+def get_conversation(conversation_id: str, principal: CurrentPrincipal, db: DbSession) -> ConversationDetail:
+    conversation = service.get_conversation(db, conversation_id)
+    messages = [MessageRead.model_validate(m) for m in service.history(db, conversation.id, limit=500)]
+    return ConversationDetail(**ConversationRead.model_validate(conversation).model_dump(), messages=messages)

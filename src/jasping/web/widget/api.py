@@ -1,0 +1,173 @@
+"""`/api/v1/widget/…`: sessions and messages for website visitors (public; a session token per visitor)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from jasping.agent.llm import get_chat_model
+from jasping.agent.llm.base import AgentStep
+from jasping.agent.turn import finish_turn, prepare_turn
+from jasping.agents.models import Agent
+from jasping.config import get_settings
+from jasping.conversations import service as conversations
+from jasping.conversations.models import Conversation
+from jasping.db import session_scope
+from jasping.web.api import API
+from jasping.web.deps import DbSession, scope_to
+
+router = APIRouter(prefix=f"{API}/widget", tags=["widget"])
+
+
+class SessionIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    locale: str | None = Field(default=None, max_length=16)
+
+
+class SessionOut(BaseModel):
+    conversation_id: str
+    session_token: str
+    greeting: str
+    agent_name: str
+    languages: list[str]
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(max_length=8000)
+
+
+class CitationOut(BaseModel):
+    title: str
+    url: str | None
+    snippet: str
+
+
+class InputHint(BaseModel):
+    type: str
+
+
+class ReplyOut(BaseModel):
+    text: str
+    citations: list[CitationOut]
+    quick_replies: list[str]
+    input_hint: InputHint
+    language: str
+
+
+class MessageOut(BaseModel):
+    reply: ReplyOut
+
+
+class HistoryItem(BaseModel):
+    role: str
+    text: str
+    citations: list[CitationOut]
+    created_at: str
+
+
+def _reply(step: AgentStep) -> ReplyOut:
+    return ReplyOut(
+        text=step.text,
+        citations=[CitationOut(title=c.title, url=c.url, snippet=c.snippet) for c in step.citations],
+        quick_replies=step.quick_replies,
+        input_hint=InputHint(type=step.input_hint),
+        language=step.language,
+    )
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def _visitor_conversation(db: DbSession, request: Request, conversation_id: str) -> tuple[Conversation, Agent]:
+    found = conversations.conversation_for_token(db, conversation_id, _bearer(request))
+    scope_to(db, found.org_id)
+    conversation = db.get(Conversation, found.id)
+    return conversation, db.get(Agent, conversation.agent_id)
+
+
+@router.post("/{public_key}/sessions", status_code=201, response_model=SessionOut)
+def start_session(public_key: str, db: DbSession, body: SessionIn | None = None) -> SessionOut:
+    """Start a visitor's conversation with the agent embedded under `public_key`."""
+    agent = conversations.agent_by_public_key(db, public_key)
+    scope_to(db, agent.org_id)
+    agent = db.get(Agent, agent.id)
+    conversation, token = conversations.start_web_session(db, agent=agent, locale=body.locale if body else None)
+    return SessionOut(
+        conversation_id=conversation.id,
+        session_token=token,
+        greeting=agent.greeting,
+        agent_name=agent.name,
+        languages=list(agent.languages or ["en"]),
+    )
+
+
+@router.get("/sessions/{conversation_id}/messages", response_model=dict[str, list[HistoryItem]])
+def visitor_history(conversation_id: str, request: Request, db: DbSession) -> dict:
+    """The conversation so far, for a returning visitor (`Authorization: Bearer <session_token>`)."""
+    conversation, _ = _visitor_conversation(db, request, conversation_id)
+    items = [
+        HistoryItem(
+            role="assistant" if m.role == "human" else m.role,
+            text=m.text,
+            citations=[
+                CitationOut(title=c.get("title", ""), url=c.get("url"), snippet=c.get("snippet", ""))
+                for c in (m.citations or [])
+            ],
+            created_at=m.created_at.isoformat(),
+        )
+        for m in conversations.history(db, conversation.id, limit=100)
+        if m.role != "system"
+    ]
+    return {"messages": items}
+
+
+@router.post(
+    "/sessions/{conversation_id}/messages",
+    response_model=MessageOut,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+def send_message(conversation_id: str, body: MessageIn, request: Request, db: DbSession):  # noqa: ANN201
+    """The visitor's message and the agent's reply; with `Accept: text/event-stream` the reply is streamed
+    as `token` events (`{"text": …}`) then one `reply` event with the whole reply."""
+    conversation, agent = _visitor_conversation(db, request, conversation_id)
+    model = get_chat_model(get_settings())
+    turn = prepare_turn(db, conversation=conversation, agent=agent, text=body.text)
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        step = model.respond(turn.context)
+        finish_turn(db, conversation=conversation, turn=turn, step=step, model_name=model.name)
+        return MessageOut(reply=_reply(step))
+    db.commit()  # the customer's message is saved before streaming starts
+    org_id = conversation.org_id
+    return StreamingResponse(
+        _stream(model, turn, org_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _event(name: str, data: dict) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _stream(model, turn, org_id: str) -> Iterator[str]:  # noqa: ANN001
+    step = None
+    for piece in model.stream(turn.context):
+        if isinstance(piece, AgentStep):
+            step = piece
+        else:
+            yield _event("token", {"text": piece})
+    if step is None:
+        yield _event("error", {"code": "internal", "message": "the agent could not answer"})
+        return
+    with session_scope(org_id) as s:
+        conversation = s.get(Conversation, turn.conversation_id)
+        finish_turn(s, conversation=conversation, turn=turn, step=step, model_name=model.name)
+    yield _event("reply", {"reply": _reply(step).model_dump()})
+    yield _event("done", {})
