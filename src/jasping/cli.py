@@ -54,7 +54,8 @@ def _db_label() -> str:
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int, show_default="8000")
 @click.option("--workers", default=1, type=int, help="web processes")
 @click.option("--no-worker", is_flag=True, help="do not start a job worker next to the web server")
-def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
+@click.option("--demo-port", type=int, default=None, help="port of the demo web page (default PORT+1; 0: none)")
+def serve(host: str, port: int, workers: int, no_worker: bool, demo_port: int | None) -> None:
     """Migrate, then serve the dashboard, API and webhooks (with a job worker unless --no-worker)."""
     import uvicorn
 
@@ -64,7 +65,9 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
         worker = subprocess.Popen(
             [sys.executable, "-m", "jasping.cli", "worker", "--exit-with-parent"], env=os.environ.copy()
         )
-    click.echo(f"JasPing dashboard: http://{host}:{port}/   (API docs: http://{host}:{port}/api/v1/docs)")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - display only
+    click.echo(f"JasPing dashboard: http://{shown}:{port}/   (API docs: http://{shown}:{port}/api/v1/docs)")
+    _start_demo_site(host, shown, port, port + 1 if demo_port is None else demo_port)
     try:
         uvicorn.run(
             "jasping.app:create_app",
@@ -83,6 +86,22 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
                 worker.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 worker.kill()
+
+
+def _start_demo_site(host: str, shown: str, port: int, demo_port: int) -> None:
+    """The demo clinic's web page with the widget, when the demo workspace exists."""
+    from jasping import demo_site
+    from jasping.demo import demo_public_key
+
+    public_key = demo_public_key() if demo_port else None
+    if not public_key:
+        return
+    try:
+        demo_site.start(host, demo_port, platform_url=f"http://{shown}:{port}", public_key=public_key)
+    except OSError as exc:
+        click.echo(f"demo web page not started (port {demo_port}: {exc.strerror})", err=True)
+        return
+    click.echo(f"Demo web page with the chat widget: http://{shown}:{demo_port}/")
 
 
 @main.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from jasping import clock
@@ -27,6 +29,25 @@ DEMO_AGENT = AgentCreate(
     greeting="Bonjour ! Je suis Amal, de la Clinique Dentaire Atlas. Comment puis-je vous aider ? / "
     "Hello! I'm Amal from Atlas Dental Clinic. How can I help?",
 )
+
+
+CONTENT = Path(__file__).parent / "demo_content"
+
+
+def _ensure_knowledge(org_id: str, agent_id: str) -> None:
+    """The clinic's documents (French and English), ingested now when the agent has none."""
+    from jasping.knowledge import service as knowledge
+    from jasping.knowledge.ingestion import ingest
+    from jasping.knowledge.models import Source
+
+    with session_scope(org_id) as s:
+        if s.execute(select(Source.id).where(Source.agent_id == agent_id).limit(1)).first():
+            return
+        ids = [knowledge.add_file(s, agent_id=agent_id, filename=path.name, data=path.read_bytes(),
+                                  content_type="text/markdown", actor=SYSTEM, enqueue=False).id
+               for path in sorted(CONTENT.glob("*.md"))]
+    for source_id in ids:
+        ingest(org_id, source_id)
 
 
 def ensure_demo(*, fresh_api_key: bool = False) -> dict:
@@ -63,6 +84,10 @@ def ensure_demo(*, fresh_api_key: bool = False) -> dict:
                 key.revoked_at = clock.now()
             secret = tenancy.create_api_key(s, org_id=org_id, name="demo", actor=SYSTEM).secret
         org_name = s.get(Organization, org_id).name
+        agent_id = agent.id
+    _ensure_knowledge(org_id, agent_id)
+    with session_scope(org_id) as s:
+        agent = s.get(Agent, agent_id)
         return {
             "org_id": org_id,
             "org_name": org_name,
@@ -72,3 +97,16 @@ def ensure_demo(*, fresh_api_key: bool = False) -> dict:
             "password": DEMO_PASSWORD,
             "api_key": secret,
         }
+
+
+def demo_public_key() -> str | None:
+    """The demo agent's public key, if the demo workspace exists."""
+    with session_scope(write=False) as s:
+        user = tenancy.find_user_by_email(s, DEMO_EMAIL)
+        if user is None:
+            return None
+        org_ids = [o.id for _, o in tenancy.memberships(s, user.id) if o.name == DEMO_ORG]
+    if not org_ids:
+        return None
+    with session_scope(org_ids[0], write=False) as s:
+        return s.execute(select(Agent.public_key).where(Agent.name == DEMO_AGENT.name)).scalar()

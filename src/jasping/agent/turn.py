@@ -44,7 +44,7 @@ def prepare_turn(session: Session, *, conversation: Conversation, agent: Agent, 
     user_message = conversations.add_message(session, conversation, role="user", text=text)
     language = detect_message_language(text, list(agent.languages or ["en"]), conversation.language)
     conversation.language = language
-    passages, confidence = _retrieve(session, agent.id, text, language)
+    passages, confidence, semantic = _retrieve(session, agent.id, text, language)
     org = session.get(Organization, agent.org_id)
     context = TurnContext(
         agent_name=agent.name,
@@ -66,11 +66,11 @@ def prepare_turn(session: Session, *, conversation: Conversation, agent: Agent, 
     return turn
 
 
-def _retrieve(session: Session, agent_id: str, text: str, language: str) -> tuple[list[RetrievedPassage], float]:
+def _retrieve(session: Session, agent_id: str, text: str, language: str) -> tuple[list[RetrievedPassage], float, bool]:
     try:
         outcome = retrieval.search(session, agent_id, text[:1000], k=PASSAGES, lang=language)
     except Invalid:
-        return [], 0.0
+        return [], 0.0, False
     passages = [
         RetrievedPassage(
             ref=n,
@@ -85,7 +85,7 @@ def _retrieve(session: Session, agent_id: str, text: str, language: str) -> tupl
         )
         for n, (p, score) in enumerate(outcome.results, 1)
     ]
-    return passages, outcome.confidence
+    return passages, outcome.confidence, outcome.semantic
 
 
 def finish_turn(

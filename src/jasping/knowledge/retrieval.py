@@ -56,6 +56,7 @@ class SearchOutcome:
     query: str
     confidence: float
     results: list[tuple[Passage, float]]
+    semantic: bool = False  # embeddings took part in the ranking
 
 
 _cache: OrderedDict[str, AgentIndex] = OrderedDict()
@@ -164,7 +165,7 @@ def search(session: Session, agent_id: str, query: str, k: int = 10, lang: str |
             log.warning("query embedding failed: %s", exc)
     hits, conf = fuse_with_confidence(lexical, dense_scores, index.ids, k, params=params)
     results = [(index.passages[h.chunk_id], h.score) for h in hits]
-    return SearchOutcome(query, conf, results)
+    return SearchOutcome(query, conf, results, semantic=dense_scores is not None)
 
 
 def forget(agent_id: str | None = None) -> None:

@@ -40,6 +40,7 @@ class TurnContext:
     history: list[HistoryMessage] = field(default_factory=list)
     passages: list[RetrievedPassage] = field(default_factory=list)
     confidence: float = 0.0  # retrieval confidence that the best passage answers (0..1)
+    semantic: bool = False  # the passages were ranked with embeddings too (matches beyond shared words)
     business_name: str = ""
     within_business_hours: bool | None = None
 

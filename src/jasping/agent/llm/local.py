@@ -35,6 +35,8 @@ MAX_PASSAGES = 3
 MAX_SENTENCES = 3
 SNIPPET_CHARS = 160
 FOREIGN_CONFIDENCE = 0.5  # passages in another language sharing no word with the question need this confidence
+FOREIGN_COVERAGE = 0.75  # ...and, matched by words only (no embeddings), most of the question's words: stems
+# collide across languages ("cars" and "carie" both stem to "car")
 NEIGHBOUR = 0.6  # a neighbouring sentence joins the answer when it scores this share of the best one
 CONTEXT_WEIGHT = 0.6  # a sentence under a matching FAQ question / heading gets this share of its score
 _Q_PREFIX = re.compile(r"^(?:q|question|س|سؤال)\s*[:：]\s*", re.IGNORECASE)
@@ -203,14 +205,16 @@ class LocalChatModel:
             s.score = (sum(weights[i] for i in own) + CONTEXT_WEIGHT * sum(weights[i] for i in ctx)) * 0.85**s.rank
         best = max(sentences, key=lambda s: (s.score, -s.rank, -s.index))
         foreign = bool(langs[best.rank]) and langs[best.rank] != context.language.lower().split("-")[0]
-        if best.score <= 0:  # no shared word: only a confident cross-language match may answer
-            if not foreign or context.confidence < FOREIGN_CONFIDENCE:
+        if best.score <= 0:  # no shared word: only a confident cross-language match by meaning may answer
+            if not foreign or not context.semantic or context.confidence < FOREIGN_CONFIDENCE:
                 return None
             best = next(s for s in sentences if s.rank == 0)
         chosen = self._expand(best, sentences)
         covered = set().union(*(self._matched(words, s.terms | s.context) for s in chosen))
         coverage = len(covered) / max(1, len(words))  # the share of the question's content words answered
         if coverage < self.min_coverage and not (foreign and (best.score <= 0 or coverage >= self.min_coverage / 2)):
+            return None
+        if foreign and not context.semantic and coverage < FOREIGN_COVERAGE:
             return None
         chosen = self._complement(context.user_text, best, chosen, words, sentences)
         return self._step(context, chosen, foreign)

@@ -161,6 +161,12 @@ def logout(request: Request, db: DbSession, principal: Member, csrf: Csrf) -> Re
     return response
 
 
+@router.get("/privacy")
+def privacy(request: Request) -> Response:
+    """What the platform keeps about people who chat with an agent, and for how long (public)."""
+    return render(request, "privacy.html")
+
+
 @router.get("/lang/{code}")
 def set_language(code: str, request: Request) -> Response:
     response = _redirect(_safe_next(request.query_params.get("next")))
