@@ -126,3 +126,27 @@ def test_kb_add_reports_a_bad_file_and_exits_1(client, db_url, tmp_path) -> None
     )
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "scan.pdf" in out.stderr and "nope.txt" in out.stderr
+
+
+def test_the_playground_shows_answers_and_their_debug_details(client) -> None:
+    agent_id, csrf = _agent(client)
+    client.post(
+        f"/agents/{agent_id}/knowledge/add",
+        data={
+            "csrf_token": csrf,
+            "kind": "text",
+            "title": "Horaires",
+            "text": "La clinique est ouverte du lundi au vendredi de 9h à 18h.",
+        },
+    )
+    r = client.post(
+        f"/agents/{agent_id}/playground",
+        data={"csrf_token": csrf, "text": "Quels sont vos horaires ?"},
+        follow_redirects=True,
+    )
+    assert r.status_code == 200 and "lundi au vendredi" in r.text
+    assert 'class="debug"' in r.text and "answer" in r.text and "Horaires" in r.text
+    r = client.post(f"/agents/{agent_id}/playground", data={"csrf_token": csrf, "text": "   "})
+    assert r.status_code == 422 and 'role="alert"' in r.text
+    r = client.post(f"/agents/{agent_id}/playground/reset", data={"csrf_token": csrf}, follow_redirects=True)
+    assert "lundi au vendredi" not in r.text

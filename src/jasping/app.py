@@ -13,9 +13,10 @@ from jasping import __version__, logs
 from jasping.config import get_settings
 from jasping.web import errors, ops
 from jasping.web.api import agents, auth, conversations, keys, knowledge, organization
-from jasping.web.dashboard import STATIC_DIR, knowledge_views
+from jasping.web.dashboard import STATIC_DIR, knowledge_views, playground_views
 from jasping.web.dashboard import views as dashboard
 from jasping.web.widget import api as widget_api
+from jasping.web.widget import script as widget_script
 
 
 @asynccontextmanager
@@ -47,4 +48,6 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(dashboard.router)
     app.include_router(knowledge_views.router)
+    app.include_router(playground_views.router)
+    app.include_router(widget_script.router)
     return app

@@ -61,7 +61,7 @@ def _documents(src: _Snapshot, report: Progress) -> Iterator[ParsedDocument]:
         report(10, "reading the file")
         yield parse_file(storage.get(src.stored_file), src.filename or "upload", src.content_type, max_bytes=max_bytes)
     elif src.kind == "text":
-        yield parse_text(src.title, src.body or "")
+        yield _titled(parse_text(src.title, src.body or ""), src.title)
     elif src.kind == "qa":
         yield parse_qa(src.options.get("question") or src.title, src.body or "")
     elif src.kind == "url":
@@ -96,6 +96,15 @@ def _documents(src: _Snapshot, report: Progress) -> Iterator[ParsedDocument]:
             report(90, f"{len(crawler.failures)} pages could not be read")
     else:
         raise IngestError("unsupported_type", f"unknown source kind {src.kind}")
+
+
+def _titled(doc: ParsedDocument, title: str) -> ParsedDocument:
+    """A typed-in text's title heads its passages (it is what the text is about: "Opening hours")."""
+    title = title.strip()
+    for block in doc.blocks:
+        if title and block.heading_path[:1] != (title,):
+            block.heading_path = (title, *block.heading_path)
+    return doc
 
 
 def _linked_documents(src: _Snapshot, urls: list[str], report: Progress) -> Iterator[ParsedDocument]:
