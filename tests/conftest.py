@@ -17,6 +17,7 @@ from pathlib import Path
 _DATA = Path(tempfile.mkdtemp(prefix="jasping-test-"))
 os.environ["JASPING_DATA_DIR"] = str(_DATA)
 os.environ["JASPING_BASE_URL"] = "http://testserver"
+os.environ["JASPING_BLOCK_MODEL_REQUESTS"] = "1"  # no test may reach a real model provider
 for _name in ("JASPING_DATABASE_URL", "JASPING_REDIS_URL", "JASPING_MASTER_KEY", "JASPING_OLD_MASTER_KEYS"):
     os.environ.pop(_name, None)
 
@@ -144,7 +145,14 @@ def make_org(client: TestClient):  # noqa: ANN201
 def cli_env(db_url: str, **extra: str) -> dict[str, str]:
     """The environment for a `jasping` subprocess that shares this test's database and keys."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JASPING_")}
-    env.update({"JASPING_DATA_DIR": str(_DATA), "JASPING_DATABASE_URL": db_url, "JASPING_LOG_LEVEL": "WARNING"})
+    env.update(
+        {
+            "JASPING_DATA_DIR": str(_DATA),
+            "JASPING_DATABASE_URL": db_url,
+            "JASPING_LOG_LEVEL": "WARNING",
+            "JASPING_BLOCK_MODEL_REQUESTS": "1",
+        }
+    )
     env.update(extra)
     return env
 

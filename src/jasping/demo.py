@@ -43,9 +43,18 @@ def _ensure_knowledge(org_id: str, agent_id: str) -> None:
     with session_scope(org_id) as s:
         if s.execute(select(Source.id).where(Source.agent_id == agent_id).limit(1)).first():
             return
-        ids = [knowledge.add_file(s, agent_id=agent_id, filename=path.name, data=path.read_bytes(),
-                                  content_type="text/markdown", actor=SYSTEM, enqueue=False).id
-               for path in sorted(CONTENT.glob("*.md"))]
+        ids = [
+            knowledge.add_file(
+                s,
+                agent_id=agent_id,
+                filename=path.name,
+                data=path.read_bytes(),
+                content_type="text/markdown",
+                actor=SYSTEM,
+                enqueue=False,
+            ).id
+            for path in sorted(CONTENT.glob("*.md"))
+        ]
     for source_id in ids:
         ingest(org_id, source_id)
 

@@ -6,6 +6,7 @@ from jasping.crypto import DataKey
 from jasping.db import Base
 from jasping.jobs.models import JobRun
 from jasping.knowledge.models import Chunk, Document, Source
+from jasping.leads.models import Lead
 from jasping.security.audit import AuditCheckpoint, AuditEvent
 from jasping.security.sessions import LoginSession
 from jasping.tenancy.models import ApiKey, Membership, Organization, User
@@ -22,6 +23,7 @@ __all__ = [
     "DataKey",
     "Document",
     "JobRun",
+    "Lead",
     "LoginSession",
     "Membership",
     "Message",

@@ -103,7 +103,7 @@ def finish_turn(
         "intent": step.intent,
         "language": step.language,
         "grounded": step.grounded,
-        "model": model_name,
+        "model": step.model or model_name,
         "confidence": round(turn.context.confidence, 4),
         "quick_replies": step.quick_replies,
         "input_hint": step.input_hint,

@@ -42,6 +42,7 @@ class Conversation(TenantScoped, Base):
     needs_human: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str | None] = mapped_column(String(8))
     message_count: Mapped[int] = mapped_column(Integer, default=0)
+    flow: Mapped[dict | None] = mapped_column(JSON)  # a dialogue in progress (lead capture, booking)
     last_message_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
 

@@ -1,19 +1,23 @@
-"""Chat models: LocalChatModel (offline, deterministic); OpenAI-compatible endpoints come next."""
+"""Chat models: LocalChatModel (offline, deterministic) and any OpenAI-compatible endpoint with the local
+model as its fallback (`JASPING_LLM=openai`)."""
 
 from __future__ import annotations
 
-import logging
+import threading
 
 from jasping.agent.llm.base import ChatModel
 from jasping.config import Settings
 
-log = logging.getLogger(__name__)
+_models: dict[tuple, ChatModel] = {}
+_lock = threading.Lock()
 
 
 def get_chat_model(settings: Settings) -> ChatModel:
-    """The model configured by `JASPING_LLM` (`local`, the offline default)."""
-    from jasping.agent.llm.local import LocalChatModel
+    """The process-wide model for the settings (kept, so the HTTP pool and the fallback's cooldown persist)."""
+    from jasping.agent.llm.fallback import build_chat_model
 
-    if settings.llm != "local":
-        log.warning("JASPING_LLM=%s is not available yet; answering with the local model", settings.llm)
-    return LocalChatModel()
+    key = (settings.llm, settings.llm_model, settings.openai_base_url, settings.openai_api_key)
+    with _lock:
+        if key not in _models:
+            _models[key] = build_chat_model(settings)
+        return _models[key]

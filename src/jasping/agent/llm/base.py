@@ -72,6 +72,7 @@ class AgentStep:
     intent: str = "answer"  # answer | unknown | greeting | thanks | human | lead | booking | smalltalk
     language: str = "en"
     grounded: bool = False  # True when the text comes from the cited passages
+    model: str = ""  # the model that actually answered (a fallback chain names the one used)
 
 
 class ChatModel(Protocol):
