@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from jasping.agent.dialogue import decide
 from jasping.agent.llm import get_chat_model
 from jasping.agent.turn import finish_turn, prepare_turn
 from jasping.agents.service import get_agent
@@ -90,7 +91,13 @@ def playground_send(
     except DomainError as exc:
         db.rollback()
         return _render(agent_id, request, db, principal, exc.status, exc.message)
-    finish_turn(db, conversation=conversation, turn=turn, step=model.respond(turn.context), model_name=model.name)
+    finish_turn(
+        db,
+        conversation=conversation,
+        turn=turn,
+        step=decide(db, conversation=conversation, turn=turn, model=model),
+        model_name=model.name,
+    )
     return RedirectResponse(f"/agents/{agent_id}/playground#end", status_code=303)
 
 

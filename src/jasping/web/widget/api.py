@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from jasping.agent.dialogue import decide, needs_dialogue
 from jasping.agent.llm import get_chat_model
 from jasping.agent.llm.base import AgentStep
 from jasping.agent.turn import finish_turn, prepare_turn
@@ -139,10 +140,23 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Db
     conversation, agent = _visitor_conversation(db, request, conversation_id)
     model = get_chat_model(get_settings())
     turn = prepare_turn(db, conversation=conversation, agent=agent, text=body.text)
-    if "text/event-stream" not in request.headers.get("accept", ""):
-        step = model.respond(turn.context)
+    streaming = "text/event-stream" in request.headers.get("accept", "")
+    if not streaming or needs_dialogue(conversation, turn.context.user_text, turn.context.language):
+        step = decide(db, conversation=conversation, turn=turn, model=model)
         finish_turn(db, conversation=conversation, turn=turn, step=step, model_name=model.name)
-        return MessageOut(reply=_reply(step))
+        if not streaming:
+            return MessageOut(reply=_reply(step))
+        return StreamingResponse(
+            iter(
+                [
+                    _event("token", {"text": step.text}),
+                    _event("reply", {"reply": _reply(step).model_dump()}),
+                    _event("done", {}),
+                ]
+            ),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
     db.commit()  # the customer's message is saved before streaming starts
     org_id = conversation.org_id
     return StreamingResponse(

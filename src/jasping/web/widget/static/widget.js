@@ -1,4 +1,4 @@
-/*! JasPing chat widget — https://github.com/jasping — embed with
+/*! JasPing chat widget. Embed with
  * <script src="https://HOST/widget.js" data-agent="PUBLIC_KEY" async></script>
  * Optional attributes: data-color (accent), data-position (left|right), data-lang (en|fr|ar),
  * data-privacy-url (the privacy policy linked from the consent notice).
@@ -198,8 +198,13 @@
       'top:0!important;left:0!important;width:0!important;height:0!important;overflow:visible!important;' +
       'z-index:2147483000!important;visibility:visible!important;opacity:1!important;transform:none!important';
     var root = host.attachShadow({ mode: 'open' });
-    var style = document.createElement('style');
-    style.textContent = CSS_TEXT;
+    try { // a constructed stylesheet is not subject to the page's Content-Security-Policy style-src
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS_TEXT);
+      root.adoptedStyleSheets = [sheet];
+    } catch (e) {
+      root.appendChild(el('style', { text: CSS_TEXT }));
+    }
 
     var r = {};
     r.launcher = el('button', { type: 'button', class: 'launcher', 'aria-expanded': 'false',
@@ -227,7 +232,6 @@
     });
     r.wrap.style.setProperty('--jp-accent', accent);
     r.wrap.style.setProperty('--jp-focus', accent);
-    root.appendChild(style);
     root.appendChild(r.wrap);
     (document.body || document.documentElement).appendChild(host);
     r.host = host;
