@@ -94,9 +94,11 @@ def client(db_url: str) -> Iterator[TestClient]:
     from jasping.app import create_app
     from jasping.jobs.queue import huey
     from jasping.knowledge import retrieval
+    from jasping.security import ratelimit
 
     huey.immediate = True  # jobs enqueued by requests run right after the request's commit
     retrieval.forget()
+    ratelimit.reset()
 
     with TestClient(create_app(), base_url="http://testserver") as c:
         yield c

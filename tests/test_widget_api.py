@@ -157,3 +157,24 @@ def test_cors_preflight_for_the_widget(client) -> None:
     )
     assert r.status_code == 204 and r.headers["access-control-allow-origin"] == "*"
     assert "Authorization" in r.headers["access-control-allow-headers"]
+
+
+def test_public_endpoints_are_rate_limited(client, widget, monkeypatch) -> None:
+    from jasping.config import get_settings
+
+    _, agent, session, headers = widget
+    monkeypatch.setenv("JASPING_WIDGET_MESSAGES_PER_CONVERSATION", "3")
+    monkeypatch.setenv("JASPING_WIDGET_SESSIONS_PER_IP", "2")
+    get_settings.cache_clear()
+    try:
+        url = f"/api/v1/widget/sessions/{session['conversation_id']}/messages"
+        codes = [client.post(url, json={"text": "bonjour"}, headers=headers).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        r = client.post(url, json={"text": "bonjour"}, headers=headers)
+        assert r.json()["error"]["code"] == "rate_limited" and 0 < int(r.headers["retry-after"]) <= 60
+        starts = [client.post(f"/api/v1/widget/{agent['public_key']}/sessions", json={}).status_code for _ in range(3)]
+        assert starts[-1] == 429
+    finally:
+        monkeypatch.delenv("JASPING_WIDGET_MESSAGES_PER_CONVERSATION")
+        monkeypatch.delenv("JASPING_WIDGET_SESSIONS_PER_IP")
+        get_settings.cache_clear()

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
 
     session_days: int = 14
     max_upload_mb: int = 25
+    # Public web-chat limits per minute (0 disables one): sessions per visitor IP, messages per conversation,
+    # messages per agent (all visitors together).
+    widget_sessions_per_ip: int = 30
+    widget_messages_per_conversation: int = 60
+    widget_messages_per_agent: int = 3000
     allow_private_urls: bool = False  # let URL sources reach private addresses (tests, intranets)
     log_level: str = "INFO"
     web_threads: int = 64

@@ -18,8 +18,10 @@ from jasping.config import get_settings
 from jasping.conversations import service as conversations
 from jasping.conversations.models import Conversation
 from jasping.db import session_scope
+from jasping.security import ratelimit
+from jasping.security.ratelimit import Limit
 from jasping.web.api import API
-from jasping.web.deps import DbSession, scope_to
+from jasping.web.deps import DbSession, client_ip, scope_to
 
 router = APIRouter(prefix=f"{API}/widget", tags=["widget"])
 
@@ -94,8 +96,10 @@ def _visitor_conversation(db: DbSession, request: Request, conversation_id: str)
 
 
 @router.post("/{public_key}/sessions", status_code=201, response_model=SessionOut)
-def start_session(public_key: str, db: DbSession, body: SessionIn | None = None) -> SessionOut:
+def start_session(public_key: str, request: Request, db: DbSession, body: SessionIn | None = None) -> SessionOut:
     """Start a visitor's conversation with the agent embedded under `public_key`."""
+    settings = get_settings()
+    ratelimit.check(Limit("widget-sessions-ip", settings.widget_sessions_per_ip), client_ip(request) or "?")
     agent = conversations.agent_by_public_key(db, public_key)
     scope_to(db, agent.org_id)
     agent = db.get(Agent, agent.id)
@@ -138,7 +142,10 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Db
     """The visitor's message and the agent's reply; with `Accept: text/event-stream` the reply is streamed
     as `token` events (`{"text": …}`) then one `reply` event with the whole reply."""
     conversation, agent = _visitor_conversation(db, request, conversation_id)
-    model = get_chat_model(get_settings())
+    settings = get_settings()
+    ratelimit.check(Limit("widget-messages-conversation", settings.widget_messages_per_conversation), conversation.id)
+    ratelimit.check(Limit("widget-messages-agent", settings.widget_messages_per_agent), agent.id)
+    model = get_chat_model(settings)
     turn = prepare_turn(db, conversation=conversation, agent=agent, text=body.text)
     streaming = "text/event-stream" in request.headers.get("accept", "")
     if not streaming or needs_dialogue(conversation, turn.context.user_text, turn.context.language):
