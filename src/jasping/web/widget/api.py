@@ -71,6 +71,7 @@ class HistoryItem(BaseModel):
     text: str
     citations: list[CitationOut]
     created_at: str
+    language: str | None = None
 
 
 def _reply(step: AgentStep) -> ReplyOut:
@@ -126,6 +127,7 @@ def visitor_history(conversation_id: str, request: Request, db: DbSession) -> di
                 for c in (m.citations or [])
             ],
             created_at=m.created_at.isoformat(),
+            language=(m.meta or {}).get("language") or conversation.language,
         )
         for m in conversations.history(db, conversation.id, limit=100)
         if m.role != "system"
