@@ -178,3 +178,30 @@ def test_public_endpoints_are_rate_limited(client, widget, monkeypatch) -> None:
         monkeypatch.delenv("JASPING_WIDGET_MESSAGES_PER_CONVERSATION")
         monkeypatch.delenv("JASPING_WIDGET_SESSIONS_PER_IP")
         get_settings.cache_clear()
+
+
+def test_a_retried_message_is_stored_once_and_answered_the_same(client, widget) -> None:
+    org, _, session, headers = widget
+    url = f"/api/v1/widget/sessions/{session['conversation_id']}/messages"
+    body = {"text": "Combien coûte un détartrage ?", "client_message_id": "m-1"}
+    first = client.post(url, json=body, headers=headers).json()["reply"]
+    again = client.post(url, json=body, headers=headers).json()["reply"]
+    assert first == again and "400" in first["text"]
+    assert org.get(f"/api/v1/conversations/{session['conversation_id']}").json()["message_count"] == 2
+
+
+def test_a_retry_after_a_lost_reply_does_not_store_the_message_twice(client, widget) -> None:
+    from jasping.db import session_scope
+
+    org, _, session, headers = widget
+    url = f"/api/v1/widget/sessions/{session['conversation_id']}/messages"
+    body = {"text": "Y a-t-il un parking ?", "client_message_id": "m-2"}
+    client.post(url, json=body, headers=headers)
+    with session_scope(org.id) as s:  # as if the stream broke before the reply was stored
+        from jasping.conversations.models import Message
+
+        s.query(Message).filter(Message.role == "assistant").delete()
+    reply = client.post(url, json=body, headers=headers).json()["reply"]
+    assert "parking" in reply["text"].lower()
+    detail = org.get(f"/api/v1/conversations/{session['conversation_id']}").json()
+    assert [m["role"] for m in detail["messages"]] == ["user", "assistant"]

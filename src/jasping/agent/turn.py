@@ -36,12 +36,20 @@ class PreparedTurn:
     retrieval_ms: float = 0.0
 
 
-def prepare_turn(session: Session, *, conversation: Conversation, agent: Agent, text: str) -> PreparedTurn:
+def prepare_turn(
+    session: Session, *, conversation: Conversation, agent: Agent, text: str, client_message_id: str | None = None
+) -> PreparedTurn:
     """Store the customer's message and build what the model needs to answer it."""
     started = time.perf_counter()
     text = conversations.clean_text(text)
     past = conversations.history(session, conversation.id, limit=2 * HISTORY_TURNS)
-    user_message = conversations.add_message(session, conversation, role="user", text=text)
+    retried = _sent_before(past, client_message_id)  # a retry whose first try got no reply: not stored twice
+    if retried is not None:
+        past = past[: past.index(retried)]
+        user_message = retried
+    else:
+        meta = {"client_message_id": client_message_id} if client_message_id else {}
+        user_message = conversations.add_message(session, conversation, role="user", text=text, meta=meta)
     language = detect_message_language(text, list(agent.languages or ["en"]), conversation.language)
     conversation.language = language
     passages, confidence, semantic = _retrieve(session, agent.id, text, language)
@@ -64,6 +72,25 @@ def prepare_turn(session: Session, *, conversation: Conversation, agent: Agent, 
     turn = PreparedTurn(conversation.id, context, user_message.id, started)
     turn.retrieval_ms = (time.perf_counter() - started) * 1000
     return turn
+
+
+def _sent_before(messages: list[Message], client_message_id: str | None) -> Message | None:
+    if not client_message_id:
+        return None
+    return next(
+        (m for m in messages if m.role == "user" and (m.meta or {}).get("client_message_id") == client_message_id), None
+    )
+
+
+def replayed_reply(session: Session, conversation: Conversation, client_message_id: str | None) -> Message | None:
+    """The stored reply to a message the client already sent (a retry after a dropped connection), if any."""
+    if not client_message_id:
+        return None
+    recent = conversations.history(session, conversation.id, limit=40)
+    for n, message in enumerate(recent):
+        if message.role == "user" and (message.meta or {}).get("client_message_id") == client_message_id:
+            return next((m for m in recent[n + 1 :] if m.role == "assistant"), None)
+    return None
 
 
 def _retrieve(session: Session, agent_id: str, text: str, language: str) -> tuple[list[RetrievedPassage], float, bool]:

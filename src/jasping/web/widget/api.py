@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from jasping.agent.dialogue import decide, needs_dialogue
 from jasping.agent.llm import get_chat_model
 from jasping.agent.llm.base import AgentStep
-from jasping.agent.turn import finish_turn, prepare_turn
+from jasping.agent.turn import finish_turn, prepare_turn, replayed_reply
 from jasping.agents.models import Agent
 from jasping.config import get_settings
 from jasping.conversations import service as conversations
@@ -42,6 +42,7 @@ class SessionOut(BaseModel):
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(max_length=8000)
+    client_message_id: str | None = Field(default=None, max_length=64)  # a retry with the same id is not stored twice
 
 
 class CitationOut(BaseModel):
@@ -81,6 +82,20 @@ def _reply(step: AgentStep) -> ReplyOut:
         quick_replies=step.quick_replies,
         input_hint=InputHint(type=step.input_hint),
         language=step.language,
+    )
+
+
+def _stored_reply(message) -> ReplyOut:  # noqa: ANN001
+    meta = message.meta or {}
+    return ReplyOut(
+        text=message.text,
+        citations=[
+            CitationOut(title=c.get("title", ""), url=c.get("url"), snippet=c.get("snippet", ""))
+            for c in message.citations
+        ],
+        quick_replies=meta.get("quick_replies", []),
+        input_hint=InputHint(type=meta.get("input_hint", "text")),
+        language=meta.get("language", "en"),
     )
 
 
@@ -148,7 +163,12 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Db
     ratelimit.check(Limit("widget-messages-conversation", settings.widget_messages_per_conversation), conversation.id)
     ratelimit.check(Limit("widget-messages-agent", settings.widget_messages_per_agent), agent.id)
     model = get_chat_model(settings)
-    turn = prepare_turn(db, conversation=conversation, agent=agent, text=body.text)
+    stored = replayed_reply(db, conversation, body.client_message_id)
+    if stored is not None:
+        return MessageOut(reply=_stored_reply(stored))
+    turn = prepare_turn(
+        db, conversation=conversation, agent=agent, text=body.text, client_message_id=body.client_message_id
+    )
     streaming = "text/event-stream" in request.headers.get("accept", "")
     if not streaming or needs_dialogue(conversation, turn.context.user_text, turn.context.language):
         step = decide(db, conversation=conversation, turn=turn, model=model)

@@ -469,7 +469,9 @@
 
   async function ask(text, m) {
     var path = '/sessions/' + encodeURIComponent(session.id) + '/messages';
-    var res = await request('POST', path, { text: text }, { Accept: 'text/event-stream' });
+    // One id per message: a retry after a broken stream is answered once, never stored twice.
+    var body = { text: text, client_message_id: 'm' + Date.now().toString(36) + Math.random().toString(36).slice(2, 10) };
+    var res = await request('POST', path, body, { Accept: 'text/event-stream' });
     var type = res.headers.get('content-type') || '';
     if (type.indexOf('text/event-stream') < 0) return (await res.json()).reply; // a proxy or server chose JSON
     var reply = null;
@@ -493,7 +495,7 @@
       if (reply) return reply;
       // The stream broke before the reply: ask again without streaming.
       m.node.nodeValue = '';
-      var again = await request('POST', path, { text: text });
+      var again = await request('POST', path, body);
       return (await again.json()).reply;
     }
     if (!reply) throw new HttpError(failed ? 500 : 502);
