@@ -205,3 +205,20 @@ def test_a_retry_after_a_lost_reply_does_not_store_the_message_twice(client, wid
     assert "parking" in reply["text"].lower()
     detail = org.get(f"/api/v1/conversations/{session['conversation_id']}").json()
     assert [m["role"] for m in detail["messages"]] == ["user", "assistant"]
+
+
+def test_allowed_origins_and_colour_set_by_the_business(client, widget) -> None:
+    org, agent, _, _ = widget
+    r = org.client.patch(
+        f"/api/v1/agents/{agent['id']}",
+        json={"allowed_origins": ["https://clinic.example/"], "widget_color": "#AA3300"},
+    )
+    assert r.status_code == 200 and r.json()["allowed_origins"] == ["https://clinic.example"]
+    start = f"/api/v1/widget/{agent['public_key']}/sessions"
+    ok = client.post(start, json={}, headers={"Origin": "https://clinic.example"})
+    assert ok.status_code == 201 and ok.json()["color"] == "#aa3300"
+    refused = client.post(start, json={}, headers={"Origin": "https://copycat.example"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "origin_not_allowed"
+    r = org.client.patch(f"/api/v1/agents/{agent['id']}", json={"allowed_origins": ["javascript:alert(1)"]})
+    assert r.status_code == 422
+    assert org.client.patch(f"/api/v1/agents/{agent['id']}", json={"widget_color": "red"}).status_code == 422

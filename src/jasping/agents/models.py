@@ -34,4 +34,6 @@ class Agent(TenantScoped, Base):
     greeting: Mapped[str] = mapped_column(Text, default="")
     public_key: Mapped[str] = mapped_column(String(40), unique=True)
     kb_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped on every knowledge change
+    widget_color: Mapped[str | None] = mapped_column(String(7))  # "#0b6bcb"
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: any website may embed it
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now, onupdate=clock.now)

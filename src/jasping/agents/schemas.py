@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -24,6 +26,34 @@ def _clean_languages(value: list[str] | None) -> list[str] | None:
     return out
 
 
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _clean_color(value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    if not _COLOR.match(value):
+        raise ValueError("the colour must look like #0b6bcb")
+    return value.lower()
+
+
+def _clean_origins(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    out: list[str] = []
+    for raw in value:
+        raw = str(raw).strip().rstrip("/")
+        if not raw:
+            continue
+        parts = urlsplit(raw)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+            raise ValueError(f"{raw!r} is not a website origin such as https://www.example.com")
+        origin = f"{parts.scheme}://{parts.netloc.lower()}"
+        if origin not in out:
+            out.append(origin)
+    return out
+
+
 class AgentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -31,8 +61,12 @@ class AgentCreate(BaseModel):
     languages: list[str] = Field(default_factory=lambda: ["en"], max_length=len(LANGUAGES))
     instructions: str = Field(default="", max_length=20_000)
     greeting: str = Field(default="", max_length=1_000)
+    widget_color: str | None = Field(default=None, max_length=7)
+    allowed_origins: list[str] = Field(default_factory=list, max_length=20)
 
     _langs = field_validator("languages")(classmethod(lambda cls, v: _clean_languages(v)))
+    _color = field_validator("widget_color")(classmethod(lambda cls, v: _clean_color(v)))
+    _origins = field_validator("allowed_origins")(classmethod(lambda cls, v: _clean_origins(v)))
 
     @field_validator("name")
     @classmethod
@@ -50,8 +84,12 @@ class AgentUpdate(BaseModel):
     languages: list[str] | None = Field(default=None, max_length=len(LANGUAGES))
     instructions: str | None = Field(default=None, max_length=20_000)
     greeting: str | None = Field(default=None, max_length=1_000)
+    widget_color: str | None = Field(default=None, max_length=7)
+    allowed_origins: list[str] | None = Field(default=None, max_length=20)
 
     _langs = field_validator("languages")(classmethod(lambda cls, v: _clean_languages(v)))
+    _color = field_validator("widget_color")(classmethod(lambda cls, v: _clean_color(v)))
+    _origins = field_validator("allowed_origins")(classmethod(lambda cls, v: _clean_origins(v)))
 
 
 class AgentRead(BaseModel):
@@ -63,5 +101,7 @@ class AgentRead(BaseModel):
     instructions: str
     greeting: str
     public_key: str
+    widget_color: str | None = None
+    allowed_origins: list[str] = []
     created_at: datetime
     updated_at: datetime

@@ -36,6 +36,8 @@ def create_agent(session: Session, *, agent_in: AgentCreate, actor: Actor) -> Ag
         languages=agent_in.languages,
         instructions=agent_in.instructions,
         greeting=agent_in.greeting or default_greeting(agent_in.name),
+        widget_color=agent_in.widget_color,
+        allowed_origins=agent_in.allowed_origins,
     )
     session.add(agent)
     session.flush()
@@ -47,7 +49,7 @@ def create_agent(session: Session, *, agent_in: AgentCreate, actor: Actor) -> Ag
 
 def update_agent(session: Session, *, agent_id: str, agent_in: AgentUpdate, actor: Actor) -> Agent:
     agent = get_agent(session, agent_id)
-    changes = agent_in.model_dump(exclude_unset=True, exclude_none=True)
+    changes = {k: v for k, v in agent_in.model_dump(exclude_unset=True).items() if v is not None or k == "widget_color"}
     for field, value in changes.items():
         setattr(agent, field, value)
     session.flush()

@@ -262,8 +262,23 @@ def agent_new(request: Request, db: DbSession, principal: Member) -> Response:
     return _page(request, "agent_form.html", principal, db, agent=None, form={"languages": ["en"]})
 
 
-def _agent_form(name: str, languages: list[str], instructions: str, greeting: str) -> dict:
-    return {"name": name, "languages": languages, "instructions": instructions, "greeting": greeting}
+def _agent_form(
+    name: str,
+    languages: list[str],
+    instructions: str,
+    greeting: str,
+    widget_color: str = "",
+    allowed_origins: str | list[str] = "",
+) -> dict:
+    origins = allowed_origins.split() if isinstance(allowed_origins, str) else list(allowed_origins or [])
+    return {
+        "name": name,
+        "languages": languages,
+        "instructions": instructions,
+        "greeting": greeting,
+        "widget_color": widget_color or None,
+        "allowed_origins": origins,
+    }
 
 
 AgentName = Annotated[str, Form(max_length=500)]
@@ -281,10 +296,12 @@ def agent_create(
     languages: AgentLangs = None,
     instructions: AgentText = "",
     greeting: AgentText = "",
+    widget_color: Annotated[str, Form(max_length=7)] = "",
+    allowed_origins: AgentText = "",
 ) -> Response:
     check_csrf(principal, csrf)
     principal.require(Role.admin)
-    form = _agent_form(name, languages or [], instructions, greeting)
+    form = _agent_form(name, languages or [], instructions, greeting, widget_color, allowed_origins)
     try:
         agent_in = AgentCreate(**form)
     except ValidationError as exc:
@@ -296,7 +313,14 @@ def agent_create(
 @router.get("/agents/{agent_id}")
 def agent_edit(agent_id: str, request: Request, db: DbSession, principal: Member) -> Response:
     agent = agents.get_agent(db, agent_id)
-    form = _agent_form(agent.name, agent.languages, agent.instructions, agent.greeting)
+    form = _agent_form(
+        agent.name,
+        agent.languages,
+        agent.instructions,
+        agent.greeting,
+        agent.widget_color or "",
+        agent.allowed_origins or [],
+    )
     return _page(request, "agent_form.html", principal, db, agent=agent, form=form)
 
 
@@ -311,11 +335,13 @@ def agent_update(
     languages: AgentLangs = None,
     instructions: AgentText = "",
     greeting: AgentText = "",
+    widget_color: Annotated[str, Form(max_length=7)] = "",
+    allowed_origins: AgentText = "",
 ) -> Response:
     check_csrf(principal, csrf)
     principal.require(Role.admin)
     agent = agents.get_agent(db, agent_id)
-    form = _agent_form(name, languages or [], instructions, greeting)
+    form = _agent_form(name, languages or [], instructions, greeting, widget_color, allowed_origins)
     try:
         agent_in = AgentUpdate(**form)
     except ValidationError as exc:

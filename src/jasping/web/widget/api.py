@@ -18,6 +18,7 @@ from jasping.config import get_settings
 from jasping.conversations import service as conversations
 from jasping.conversations.models import Conversation
 from jasping.db import session_scope
+from jasping.errors import Forbidden
 from jasping.security import ratelimit
 from jasping.security.ratelimit import Limit
 from jasping.web.api import API
@@ -37,6 +38,7 @@ class SessionOut(BaseModel):
     greeting: str
     agent_name: str
     languages: list[str]
+    color: str | None = None
 
 
 class MessageIn(BaseModel):
@@ -99,6 +101,13 @@ def _stored_reply(message) -> ReplyOut:  # noqa: ANN001
     )
 
 
+def _check_origin(agent: Agent, request: Request) -> None:
+    """When the business listed its websites, a browser on another site may not use the agent."""
+    origin = request.headers.get("origin")
+    if agent.allowed_origins and origin and origin.rstrip("/").lower() not in agent.allowed_origins:
+        raise Forbidden("this website is not allowed to use this agent", code="origin_not_allowed")
+
+
 def _bearer(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else None
@@ -119,6 +128,7 @@ def start_session(public_key: str, request: Request, db: DbSession, body: Sessio
     agent = conversations.agent_by_public_key(db, public_key)
     scope_to(db, agent.org_id)
     agent = db.get(Agent, agent.id)
+    _check_origin(agent, request)
     conversation, token = conversations.start_web_session(db, agent=agent, locale=body.locale if body else None)
     return SessionOut(
         conversation_id=conversation.id,
@@ -126,6 +136,7 @@ def start_session(public_key: str, request: Request, db: DbSession, body: Sessio
         greeting=agent.greeting,
         agent_name=agent.name,
         languages=list(agent.languages or ["en"]),
+        color=agent.widget_color,
     )
 
 
@@ -159,6 +170,7 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Db
     """The visitor's message and the agent's reply; with `Accept: text/event-stream` the reply is streamed
     as `token` events (`{"text": …}`) then one `reply` event with the whole reply."""
     conversation, agent = _visitor_conversation(db, request, conversation_id)
+    _check_origin(agent, request)
     settings = get_settings()
     ratelimit.check(Limit("widget-messages-conversation", settings.widget_messages_per_conversation), conversation.id)
     ratelimit.check(Limit("widget-messages-agent", settings.widget_messages_per_agent), agent.id)
