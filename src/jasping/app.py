@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from jasping import __version__, logs
 from jasping.config import get_settings
 from jasping.web import errors, ops
-from jasping.web.api import agents, auth, conversations, keys, knowledge, leads, organization
+from jasping.web.api import agents, appointments, auth, conversations, keys, knowledge, leads, organization
 from jasping.web.dashboard import STATIC_DIR, knowledge_views, playground_views
 from jasping.web.dashboard import views as dashboard
 from jasping.web.widget import api as widget_api
@@ -43,7 +43,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_middleware(ops.EdgeMiddleware)
     app.include_router(ops.router)
-    for module in (auth, agents, keys, knowledge, organization, conversations, leads, widget_api):
+    for module in (auth, agents, keys, knowledge, organization, conversations, leads, appointments, widget_api):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(dashboard.router)

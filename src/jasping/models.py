@@ -7,6 +7,7 @@ from jasping.db import Base
 from jasping.jobs.models import JobRun
 from jasping.knowledge.models import Chunk, Document, Source
 from jasping.leads.models import Lead
+from jasping.scheduling.models import Appointment
 from jasping.security.audit import AuditCheckpoint, AuditEvent
 from jasping.security.sessions import LoginSession
 from jasping.tenancy.models import ApiKey, Membership, Organization, User
@@ -14,6 +15,7 @@ from jasping.tenancy.models import ApiKey, Membership, Organization, User
 __all__ = [
     "Agent",
     "ApiKey",
+    "Appointment",
     "AuditCheckpoint",
     "AuditEvent",
     "Base",

@@ -36,4 +36,5 @@ class Agent(TenantScoped, Base):
     kb_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped on every knowledge change
     widget_color: Mapped[str | None] = mapped_column(String(7))  # "#0b6bcb"
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: any website may embed it
+    booking: Mapped[dict | None] = mapped_column(JSON)  # services and weekly hours (scheduling); None: no booking
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now, onupdate=clock.now)

@@ -54,6 +54,24 @@ def _clean_origins(value: list[str] | None) -> list[str] | None:
     return out
 
 
+def _clean_booking(value: dict | None) -> dict | None:
+    """Services and weekly hours, checked by building the scheduling settings from them."""
+    if value is None:
+        return None
+    from jasping.agent.flows.booking import BookingSettings
+
+    try:
+        settings = BookingSettings.from_dict({"tz": "UTC", **value})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"invalid booking settings: {exc}") from exc
+    if not settings.services or any(s.duration_min <= 0 for s in settings.services):
+        raise ValueError("booking needs at least one service with a duration in minutes")
+    data = settings.to_dict()
+    if not value.get("tz"):
+        data.pop("tz")  # the organization's time zone applies
+    return data
+
+
 class AgentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -86,10 +104,12 @@ class AgentUpdate(BaseModel):
     greeting: str | None = Field(default=None, max_length=1_000)
     widget_color: str | None = Field(default=None, max_length=7)
     allowed_origins: list[str] | None = Field(default=None, max_length=20)
+    booking: dict | None = None
 
     _langs = field_validator("languages")(classmethod(lambda cls, v: _clean_languages(v)))
     _color = field_validator("widget_color")(classmethod(lambda cls, v: _clean_color(v)))
     _origins = field_validator("allowed_origins")(classmethod(lambda cls, v: _clean_origins(v)))
+    _booking = field_validator("booking")(classmethod(lambda cls, v: _clean_booking(v)))
 
 
 class AgentRead(BaseModel):
@@ -103,5 +123,6 @@ class AgentRead(BaseModel):
     public_key: str
     widget_color: str | None = None
     allowed_origins: list[str] = []
+    booking: dict | None = None
     created_at: datetime
     updated_at: datetime

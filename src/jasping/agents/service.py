@@ -49,7 +49,11 @@ def create_agent(session: Session, *, agent_in: AgentCreate, actor: Actor) -> Ag
 
 def update_agent(session: Session, *, agent_id: str, agent_in: AgentUpdate, actor: Actor) -> Agent:
     agent = get_agent(session, agent_id)
-    changes = {k: v for k, v in agent_in.model_dump(exclude_unset=True).items() if v is not None or k == "widget_color"}
+    changes = {
+        k: v
+        for k, v in agent_in.model_dump(exclude_unset=True).items()
+        if v is not None or k in ("widget_color", "booking")
+    }
     for field, value in changes.items():
         setattr(agent, field, value)
     session.flush()
