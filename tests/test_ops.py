@@ -66,3 +66,22 @@ def test_a_whole_flow_logs_no_secret(client, make_org, caplog) -> None:
     text = caplog.text
     for secret in (org.api_key, org.password, org.email, "cumin"):
         assert secret not in text
+
+
+def test_a_locked_sqlite_database_is_a_503_to_retry_not_a_500(client, monkeypatch) -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from jasping.web.api import agents as agents_api
+
+    def locked(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise OperationalError("INSERT …", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(agents_api.service, "list_agents", locked)
+    r = client.post(
+        "/api/v1/auth/register",
+        json={"email": "busy@example.org", "password": "correct horse battery", "organization_name": "Busy"},
+    )
+    r = client.get("/api/v1/agents")
+    assert r.status_code == 503 and r.json()["error"]["code"] == "busy" and r.headers["retry-after"] == "2"

@@ -8,6 +8,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jasping.crypto import CryptoError
@@ -94,6 +95,18 @@ def install(app: FastAPI) -> None:
     async def _crypto(request: Request, exc: CryptoError) -> Response:
         log.error("encryption error on %s: %s", request.url.path, type(exc).__name__)
         return error_response(request, 503, "unavailable", "encrypted data cannot be read; check the master key")
+
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: OperationalError) -> Response:
+        if "database is locked" in str(exc.orig):  # SQLite under heavy concurrent writes: retry shortly
+            log.warning("database busy on %s %s", request.method, request.url.path)
+            return error_response(
+                request, 503, "busy", "the service is busy; please retry in a moment", {"Retry-After": "2"}
+            )
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return error_response(
+            request, 503, "unavailable", "the database is not answering; please retry shortly", {"Retry-After": "5"}
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

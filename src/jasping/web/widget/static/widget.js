@@ -360,7 +360,7 @@
   // ---- HTTP ------------------------------------------------------------------------------------
   function HttpError(status) { this.status = status; }
 
-  function request(method, path, body, headers) {
+  function request(method, path, body, headers, retried) {
     var h = { Accept: 'application/json' };
     if (body !== undefined) h['Content-Type'] = 'application/json';
     if (session && path.indexOf('/sessions/') === 0) h.Authorization = 'Bearer ' + session.token;
@@ -369,6 +369,11 @@
       method: method, headers: h, body: body === undefined ? undefined : JSON.stringify(body),
       mode: 'cors', credentials: 'omit', cache: 'no-store'
     }).then(function (res) {
+      if (res.status === 503 && !retried) { // busy: retry once (messages carry an id, so never twice stored)
+        var wait = Math.min(10, parseInt(res.headers.get('retry-after') || '2', 10) || 2) * 1000;
+        return new Promise(function (ok) { setTimeout(ok, wait); })
+          .then(function () { return request(method, path, body, headers, true); });
+      }
       if (!res.ok) throw new HttpError(res.status);
       return res;
     });
@@ -377,7 +382,7 @@
   function errorKey(err) {
     if (err instanceof TypeError) return 'network'; // fetch could not reach the server
     if (!(err instanceof HttpError)) return 'failed';
-    if (err.status === 429) return 'busy';
+    if (err.status === 429 || err.status === 503) return 'busy';
     if (err.status === 404 || err.status === 403) return 'unavailable';
     if (err.status === 413 || err.status === 422 || err.status === 400) return 'invalid';
     return 'failed';
