@@ -327,6 +327,7 @@ class Keyring:
 
 
 _keyrings: dict[tuple[int, str], Keyring] = {}
+_by_settings: dict[tuple[int, int], tuple[Settings, Keyring]] = {}
 _kr_lock = threading.Lock()
 
 
@@ -334,17 +335,22 @@ def get_keyring(engine: Engine | None = None, settings: Settings | None = None) 
     """The process-wide keyring for the configured database and master key."""
     settings = settings or get_settings()
     engine = engine or get_engine()
+    fast = _by_settings.get((id(engine), id(settings)))  # key files are read once per settings object
+    if fast is not None and fast[0] is settings:
+        return fast[1]
     current, old = load_master_keys(settings)
     cache_key = (id(engine), key_id(current))
     with _kr_lock:
         if cache_key not in _keyrings:
             _keyrings[cache_key] = Keyring(engine, current, old)
+        _by_settings[(id(engine), id(settings))] = (settings, _keyrings[cache_key])
         return _keyrings[cache_key]
 
 
 def reset_keyrings() -> None:
     with _kr_lock:
         _keyrings.clear()
+        _by_settings.clear()
 
 
 # ---- the column type --------------------------------------------------------------------------
