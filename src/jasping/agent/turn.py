@@ -34,24 +34,21 @@ class PreparedTurn:
     user_message_id: str
     started: float = field(default_factory=time.perf_counter)
     retrieval_ms: float = 0.0
+    client_message_id: str | None = None
 
 
-def prepare_turn(
+def read_turn(
     session: Session, *, conversation: Conversation, agent: Agent, text: str, client_message_id: str | None = None
 ) -> PreparedTurn:
-    """Store the customer's message and build what the model needs to answer it."""
+    """Everything the model needs for this message, read only (history, language, passages): no lock is taken,
+    so on SQLite the slow part of a turn never blocks other conversations' writes."""
     started = time.perf_counter()
     text = conversations.clean_text(text)
     past = conversations.history(session, conversation.id, limit=2 * HISTORY_TURNS)
     retried = _sent_before(past, client_message_id)  # a retry whose first try got no reply: not stored twice
     if retried is not None:
         past = past[: past.index(retried)]
-        user_message = retried
-    else:
-        meta = {"client_message_id": client_message_id} if client_message_id else {}
-        user_message = conversations.add_message(session, conversation, role="user", text=text, meta=meta)
     language = detect_message_language(text, list(agent.languages or ["en"]), conversation.language)
-    conversation.language = language
     passages, confidence, semantic = _retrieve(session, agent.id, text, language)
     org = session.get(Organization, agent.org_id)
     context = TurnContext(
@@ -67,10 +64,31 @@ def prepare_turn(
         ],
         passages=passages,
         confidence=confidence,
+        semantic=semantic,
         business_name=org.name if org else "",
     )
-    turn = PreparedTurn(conversation.id, context, user_message.id, started)
+    turn = PreparedTurn(conversation.id, context, retried.id if retried is not None else "", started)
+    turn.client_message_id = client_message_id
     turn.retrieval_ms = (time.perf_counter() - started) * 1000
+    return turn
+
+
+def record_user_message(session: Session, *, conversation: Conversation, turn: PreparedTurn) -> None:
+    """Store the customer's message (once, even when the client retries) and the conversation's language."""
+    conversation.language = turn.context.language
+    if turn.user_message_id:
+        return
+    meta = {"client_message_id": turn.client_message_id} if turn.client_message_id else {}
+    message = conversations.add_message(session, conversation, role="user", text=turn.context.user_text, meta=meta)
+    turn.user_message_id = message.id
+
+
+def prepare_turn(
+    session: Session, *, conversation: Conversation, agent: Agent, text: str, client_message_id: str | None = None
+) -> PreparedTurn:
+    """Read the turn and store the customer's message, in one transaction."""
+    turn = read_turn(session, conversation=conversation, agent=agent, text=text, client_message_id=client_message_id)
+    record_user_message(session, conversation=conversation, turn=turn)
     return turn
 
 

@@ -47,6 +47,22 @@ def _db(request: Request) -> Iterator[ScopedSession]:
 DbSession = Annotated[ScopedSession, Depends(_db, scope="function")]
 
 
+def _read_db() -> Iterator[ScopedSession]:
+    session = open_session(None, write=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# For handlers that read first and write in short transactions of their own (see the widget's messages).
+ReadSession = Annotated[ScopedSession, Depends(_read_db, scope="function")]
+
+
 @dataclass
 class Principal:
     """The caller of a request: a user (cookie session) or an API key, acting in one organization."""

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from jasping.agent.dialogue import decide, needs_dialogue
 from jasping.agent.llm import get_chat_model
 from jasping.agent.llm.base import AgentStep
-from jasping.agent.turn import finish_turn, prepare_turn, replayed_reply
+from jasping.agent.turn import finish_turn, read_turn, record_user_message, replayed_reply
 from jasping.agents.models import Agent
 from jasping.config import get_settings
 from jasping.conversations import service as conversations
@@ -22,7 +22,7 @@ from jasping.errors import Forbidden
 from jasping.security import ratelimit
 from jasping.security.ratelimit import Limit
 from jasping.web.api import API
-from jasping.web.deps import DbSession, client_ip, scope_to
+from jasping.web.deps import DbSession, ReadSession, client_ip, scope_to
 
 router = APIRouter(prefix=f"{API}/widget", tags=["widget"])
 
@@ -166,9 +166,12 @@ def visitor_history(conversation_id: str, request: Request, db: DbSession) -> di
     response_model=MessageOut,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-def send_message(conversation_id: str, body: MessageIn, request: Request, db: DbSession):  # noqa: ANN201
+def send_message(conversation_id: str, body: MessageIn, request: Request, db: ReadSession):  # noqa: ANN201
     """The visitor's message and the agent's reply; with `Accept: text/event-stream` the reply is streamed
-    as `token` events (`{"text": …}`) then one `reply` event with the whole reply."""
+    as `token` events (`{"text": …}`) then one `reply` event with the whole reply.
+
+    Reads (token, history, retrieval) happen in a read transaction; the writes (the message, the reply) in short
+    transactions of their own, so on SQLite one conversation's slow turn never blocks another's writes."""
     conversation, agent = _visitor_conversation(db, request, conversation_id)
     _check_origin(agent, request)
     settings = get_settings()
@@ -178,33 +181,45 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Db
     stored = replayed_reply(db, conversation, body.client_message_id)
     if stored is not None:
         return MessageOut(reply=_stored_reply(stored))
-    turn = prepare_turn(
+    turn = read_turn(
         db, conversation=conversation, agent=agent, text=body.text, client_message_id=body.client_message_id
     )
     streaming = "text/event-stream" in request.headers.get("accept", "")
-    if not streaming or needs_dialogue(conversation, turn.context.user_text, turn.context.language):
-        step = decide(db, conversation=conversation, turn=turn, model=model)
-        finish_turn(db, conversation=conversation, turn=turn, step=step, model_name=model.name)
+    dialogue = needs_dialogue(conversation, turn.context.user_text, turn.context.language)
+    org_id = conversation.org_id
+    db.commit()  # the read transaction ends here
+    if dialogue:  # a dialogue writes its state with the reply: one transaction
+        with session_scope(org_id) as w:
+            current = w.get(Conversation, turn.conversation_id)
+            record_user_message(w, conversation=current, turn=turn)
+            step = decide(w, conversation=current, turn=turn, model=model)
+            finish_turn(w, conversation=current, turn=turn, step=step, model_name=model.name)
         if not streaming:
             return MessageOut(reply=_reply(step))
+        events = [
+            _event("token", {"text": step.text}),
+            _event("reply", {"reply": _reply(step).model_dump()}),
+            _event("done", {}),
+        ]
         return StreamingResponse(
-            iter(
-                [
-                    _event("token", {"text": step.text}),
-                    _event("reply", {"reply": _reply(step).model_dump()}),
-                    _event("done", {}),
-                ]
-            ),
+            iter(events),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
-    db.commit()  # the customer's message is saved before streaming starts
-    org_id = conversation.org_id
-    return StreamingResponse(
-        _stream(model, turn, org_id),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    with session_scope(org_id) as w:  # the customer's message is saved before the model answers
+        record_user_message(w, conversation=w.get(Conversation, turn.conversation_id), turn=turn)
+    if streaming:
+        return StreamingResponse(
+            _stream(model, turn, org_id),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+    step = model.respond(turn.context)
+    with session_scope(org_id) as w:
+        finish_turn(
+            w, conversation=w.get(Conversation, turn.conversation_id), turn=turn, step=step, model_name=model.name
+        )
+    return MessageOut(reply=_reply(step))
 
 
 def _event(name: str, data: dict) -> str:
