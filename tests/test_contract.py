@@ -2,43 +2,21 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from browser import free_port, wait_healthy
 from conftest import IN_CI, JASPING, ROOT, cli_env
 
 SMOKE = ROOT.parent / "shared" / "tools" / "contract_smoke.py"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stderr.read()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as r:  # noqa: S310 - loopback only
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError("server did not become healthy")
-
-
 @pytest.fixture
 def server(db_url: str):  # noqa: ANN201
-    port = _free_port()
+    port = free_port()
     env = cli_env(db_url, JASPING_BASE_URL=f"http://127.0.0.1:{port}")
     proc = subprocess.Popen(
         [JASPING, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -49,7 +27,7 @@ def server(db_url: str):  # noqa: ANN201
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc)
         yield url, env, proc
     finally:
         proc.terminate()

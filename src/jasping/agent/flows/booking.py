@@ -2,10 +2,8 @@
 
 `start(settings, lang, now=…, busy=…, text=…, known=…)` opens a booking; `advance(flow, text, lang=…, now=…,
 busy=…, region=…)` consumes one message. The caller passes the calendar's busy intervals (each with its buffer)
-every turn. Steps: "service" → "when" → "pick" → "name" → "phone" → "confirm" → "done" (`ToolCall("book", …)`).
-`start_cancel` / `start_reschedule` run "choose" → "confirm" → "done" (`cancel_appointment`) or "choose" →
-"when" → "pick" → "confirm" → "done" (`reschedule_appointment`). When the caller finds the chosen slot taken on
-booking (a race), `slot_taken(flow, lang, now, busy)` apologises and offers new slots.
+every turn. Steps: "service" → "when" → "pick" → "name" → "phone" → "confirm" → "done" (`ToolCall("book", …)`);
+`slot_taken` apologises for a slot lost to a race and offers new ones. Cancel and move: `booking_changes`.
 
 As in the lead flow, `advance` returns `(flow, None)` — "not for me" — for a question asked mid-flow (the flow is
 unchanged) and once the flow is over. Every step has intent "booking".
@@ -13,95 +11,20 @@ unchanged) and once the flow is over. Every step has intent "booking".
 
 from __future__ import annotations
 
-import copy
 import re
-from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from jasping.agent.dates import When, format_slot, parse_when
 from jasping.agent.flows import contact_fields as cf
+from jasping.agent.flows.booking_state import BookingFlow, BookingSettings
+from jasping.agent.flows.booking_words import _ASAP, _ORDINALS, _OTHER, _PARTS, BOOKING_PHRASES, OFFER, _p
 from jasping.agent.intents import detect_intent, normalize
 from jasping.agent.llm.base import AgentStep, ToolCall
-from jasping.scheduling.availability import Interval, Service, WeeklyHours, free_slots
+from jasping.scheduling.availability import Interval, Service, free_slots
 
 __all__ = ["BOOKING_PHRASES", "BookingFlow", "BookingSettings", "advance", "reprompt", "slot_taken", "start"]
 __all__ += ["start_cancel", "start_reschedule"]
-
-from jasping.agent.flows.booking_words import (  # noqa: E402 - kept below __all__ for readability
-    _ASAP,
-    _ORDINALS,
-    _OTHER,
-    _PARTS,
-    BOOKING_PHRASES,
-    OFFER,
-    _p,
-)
-
-
-@dataclass
-class BookingSettings:
-    """What a business books: its services, weekly hours and time zone, slot step, notice and horizon."""
-
-    services: list[Service]
-    hours: WeeklyHours
-    tz: str
-    step_min: int = 15
-    min_notice_min: int = 60
-    horizon_days: int = 60
-    closed_dates: list[str] = field(default_factory=list)  # ISO dates (holidays)
-
-    def to_dict(self) -> dict:
-        """A JSON-able copy."""
-        return {
-            "services": [s.to_dict() for s in self.services],
-            "hours": self.hours.to_dict(),
-            "tz": self.tz,
-            "step_min": self.step_min,
-            "min_notice_min": self.min_notice_min,
-            "horizon_days": self.horizon_days,
-            "closed_dates": list(self.closed_dates),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> BookingSettings:
-        """Settings saved by `to_dict()`."""
-        return cls(
-            [Service.from_dict(s) for s in data.get("services") or []],
-            WeeklyHours.from_dict(data.get("hours")),
-            str(data.get("tz") or "UTC"),
-            int(data.get("step_min") or 15),
-            int(data.get("min_notice_min") or 0),
-            int(data.get("horizon_days") or 60),
-            list(data.get("closed_dates") or []),
-        )
-
-
-@dataclass
-class BookingFlow:
-    """The state of one booking, cancellation or rescheduling; `to_dict()` / `from_dict()` round-trip through JSON."""
-
-    step: str
-    settings: dict
-    mode: str = "book"  # "book" | "cancel" | "reschedule"
-    language: str = "en"
-    service_id: str | None = None
-    offered: list[str] = field(default_factory=list)  # ISO UTC slot starts, in the order shown
-    slot: str | None = None
-    values: dict[str, str] = field(default_factory=dict)  # name, phone (E.164)
-    appointments: list[dict] = field(default_factory=list)  # {"id", "start", "service_name", ...}
-    appointment_id: str | None = None
-    attempts: dict[str, int] = field(default_factory=dict)
-    outcome: str | None = None  # "booked" | "rescheduled" | "cancelled_appointment" | "kept" | "abandoned" | ...
-
-    def to_dict(self) -> dict:
-        """A JSON-able copy of the state."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> BookingFlow:
-        """The state saved by `to_dict()`."""
-        return cls(**{k: copy.deepcopy(v) for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
 def _conf(flow: BookingFlow) -> BookingSettings:
@@ -249,7 +172,7 @@ def _ask(flow: BookingFlow, lang: str, lead_in: str = "") -> AgentStep:
     if step in ("name", "phone"):
         return _step(_join(lead_in, _p(f"ask_{step}", lang)), lang, hint=step)
     if step == "choose":
-        replies = [_appointment_label(a, flow, lang) for a in flow.appointments]
+        replies = [_changes.appointment_label(a, flow, lang) for a in flow.appointments]
         return _step(_join(lead_in, _p("choose_appointment", lang)), lang, hint="choice", replies=replies)
     yes_no = [_p("qr_yes", lang), _p("qr_no", lang)]
     return _step(_join(lead_in, _read_back(flow, lang)), lang, hint="choice", replies=yes_no)
@@ -258,7 +181,7 @@ def _ask(flow: BookingFlow, lang: str, lead_in: str = "") -> AgentStep:
 def _read_back(flow: BookingFlow, lang: str) -> str:
     tz = ZoneInfo(flow.settings.get("tz") or "UTC")
     if flow.mode == "cancel":
-        appt = _appointment(flow)
+        appt = _changes.appointment(flow)
         return _p(
             "confirm_cancel",
             lang,
@@ -342,7 +265,7 @@ def advance(
         "name": _on_detail,
         "phone": _on_detail,
         "confirm": _on_confirm,
-        "choose": _on_choose,
+        "choose": _changes.on_choose,
     }[new.step]
     out = handler(new, text, lang, now, busy, region)
     return (flow, None) if out is None else out
@@ -510,76 +433,16 @@ def slot_taken(flow: BookingFlow, lang: str, now: datetime, busy: list[Interval]
 # ---- cancelling and rescheduling ---------------------------------------------------------------------------
 
 
-def _appointment(flow: BookingFlow) -> dict:
-    return next(a for a in flow.appointments if str(a["id"]) == str(flow.appointment_id))
-
-
-def _appointment_label(appt: dict, flow: BookingFlow, lang: str) -> str:
-    slot = format_slot(_utc(str(appt["start"])), ZoneInfo(flow.settings.get("tz") or "UTC"), lang)
-    return f"{appt.get('service_name') or ''} — {slot}".strip(" —")
-
-
-def _opened(flow: BookingFlow, lang: str) -> tuple[BookingFlow, AgentStep]:
-    if not flow.appointments:
-        flow.step, flow.outcome = "done", "no_appointments"
-        return flow, _step(_p("no_appointments", lang), lang)
-    if len(flow.appointments) == 1:
-        flow.appointment_id = str(flow.appointments[0]["id"])
-        return _chosen(flow, lang)
-    flow.step = "choose"
-    return flow, _ask(flow, lang)
-
-
-def _chosen(flow: BookingFlow, lang: str) -> tuple[BookingFlow, AgentStep]:
-    if flow.mode == "cancel":
-        flow.step = "confirm"
-        return flow, _ask(flow, lang)
-    appt = _appointment(flow)
-    services = _conf(flow).services
-    match = next((s for s in services if s.id == appt.get("service_id") or s.name == appt.get("service_name")), None)
-    flow.service_id = (match or services[0]).id
-    return flow, _ask_when(flow, lang)
-
-
 def start_cancel(appointments: list[dict], lang: str, tz: str) -> tuple[BookingFlow, AgentStep]:
     """Open a cancellation over the customer's upcoming `appointments` ({"id", "start" ISO UTC, "service_name"})."""
-    flow = BookingFlow("", {"tz": tz}, mode="cancel", language=lang, appointments=[dict(a) for a in appointments])
-    return _opened(flow, lang)
+    return _changes.start_cancel(appointments, lang, tz)
 
 
 def start_reschedule(settings: BookingSettings, appointments: list[dict], lang: str) -> tuple[BookingFlow, AgentStep]:
     """Open a rescheduling: choose the appointment, then a new slot (`reschedule_appointment` at the end)."""
-    flow = BookingFlow(
-        "", settings.to_dict(), mode="reschedule", language=lang, appointments=[dict(a) for a in appointments]
-    )
-    return _opened(flow, lang)
+    return _changes.start_reschedule(settings, appointments, lang)
 
 
-def _on_choose(flow, text, lang, now, busy, region):
-    labels = [normalize(_appointment_label(a, flow, lang)) for a in flow.appointments]
-    norm, index = normalize(text), None
-    if (m := re.fullmatch(r"\s*(\d)\s*", text)) and 1 <= int(m.group(1)) <= len(labels):
-        index = int(m.group(1)) - 1
-    elif norm in labels:
-        index = labels.index(norm)
-    else:
-        tz = ZoneInfo(flow.settings.get("tz") or "UTC")
-        when = parse_when(text, lang=lang, tz=tz, now=now)
-        starts = [_utc(str(a["start"])).astimezone(tz) for a in flow.appointments]
-        hits = [
-            i
-            for i, s in enumerate(starts)
-            if (when.date is None or s.date() == when.date)
-            and (when.time is None or s.time() == when.time)
-            and not when.empty
-        ]
-        hits = hits or [
-            i
-            for i, a in enumerate(flow.appointments)
-            if a.get("service_name") and f" {normalize(a['service_name'])} " in f" {norm} "
-        ]
-        index = hits[0] if len(hits) == 1 else None
-    if index is None:
-        return _other_message(flow, text, lang)
-    flow.appointment_id = str(flow.appointments[index]["id"])
-    return _chosen(flow, lang)
+# Cancelling and moving an appointment live in their own module; it uses this one's steps, so it is bound last
+# and its functions are looked up when called.
+from jasping.agent.flows import booking_changes as _changes  # noqa: E402
