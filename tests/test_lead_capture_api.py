@@ -50,6 +50,9 @@ def test_a_lead_is_captured_in_french_with_corrections_and_consent(chat) -> None
     lead = leads[0]
     assert lead["email"] == "karim.benali@example.com" and lead["name"] == "Karim Benali"
     assert lead["consent"] is True and lead["consent_at"] and lead["conversation_id"] == session["conversation_id"]
+    (consent,) = org.get(f"/api/v1/conversations/{session['conversation_id']}").json()["consents"]
+    assert consent["purpose"] == "contact_about_request" and consent["granted"] is True
+    assert consent["wording"] and consent["channel"] == "web"
     with get_engine().connect() as conn:
         stored = " ".join(str(r) for r in conn.execute(text("SELECT name, email, phone FROM leads")))
     assert "karim" not in stored.lower()

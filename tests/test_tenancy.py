@@ -42,7 +42,13 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
         f"/api/v1/agents/{b_agent['id']}/sources", json={"type": "text", "title": "T", "text": "Beta"}
     ).json()
     b_conversation = client.post(f"/api/v1/widget/{b_agent['public_key']}/sessions", json={}).json()
+    b_file = client.post(
+        f"/api/v1/widget/sessions/{b_conversation['conversation_id']}/files",
+        files={"file": ("note.txt", b"Beta's note", "text/plain")},
+        headers={"Authorization": f"Bearer {b_conversation['session_token']}"},
+    ).json()["file"]
     ids = {
+        "file_id": b_file["id"],
         "agent_id": b_agent["id"],
         "key_id": b_key["id"],
         "source_id": b_source["id"],
@@ -67,6 +73,7 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
                 "agent_not_found",
                 "source_not_found",
                 "conversation_not_found",
+                "file_not_found",
             ), r.text
             checked += 1
     assert checked >= 8
@@ -93,7 +100,12 @@ def test_every_api_endpoint_needs_credentials(client, make_org) -> None:
         if (method, path) in PUBLIC or not path.startswith("/api/v1") or path.startswith(WIDGET):
             continue
         url = path.format(
-            agent_id=agent["id"], key_id="key_x", source_id="src_x", conversation_id="cnv_x", public_key="pk_x"
+            agent_id=agent["id"],
+            key_id="key_x",
+            source_id="src_x",
+            conversation_id="cnv_x",
+            public_key="pk_x",
+            file_id="fil_x",
         )
         for headers in ({}, {"Authorization": "Bearer jp_00000000_wrong"}, {"Authorization": "Basic abc"}):
             r = client.request(method, url, headers=headers, json=_body(method, url))

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     widget_sessions_per_ip: int = 30
     widget_messages_per_conversation: int = 60
     widget_messages_per_agent: int = 3000
+    # Files customers send in the chat: the largest accepted, and how many one conversation may hold.
+    widget_max_file_mb: int = 10
+    widget_files_per_conversation: int = 20
     allow_private_urls: bool = False  # let URL sources reach private addresses (tests, intranets)
     log_level: str = "INFO"
     web_threads: int = 64

@@ -1,12 +1,13 @@
 """Imports every table so that `Base.metadata` is complete (migrations, tests, the data map)."""
 
 from jasping.agents.models import Agent
-from jasping.conversations.models import Contact, Conversation, Message
+from jasping.conversations.models import Contact, Conversation, ConversationFile, Message
 from jasping.crypto import DataKey
 from jasping.db import Base
 from jasping.jobs.models import JobRun
 from jasping.knowledge.models import Chunk, Document, Source
 from jasping.leads.models import Lead
+from jasping.privacy.models import ConsentRecord
 from jasping.scheduling.models import Appointment
 from jasping.security.audit import AuditCheckpoint, AuditEvent
 from jasping.security.sessions import LoginSession
@@ -20,8 +21,10 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Chunk",
+    "ConsentRecord",
     "Contact",
     "Conversation",
+    "ConversationFile",
     "DataKey",
     "Document",
     "JobRun",

@@ -56,6 +56,11 @@ PHRASES: dict[str, dict[str, str]] = {
             "عذرًا، لا يمكنني مشاركة ذلك. أنا هنا للإجابة عن أسئلتك حول خدماتنا، ويمكنني أيضًا أن أصلك بأحد أعضاء الفريق."
         ),
     },
+    "file_received": {
+        "en": "Thank you, I've received “{name}”. It's saved with our conversation, and the team will see it.",
+        "fr": "Merci, j'ai bien reçu « {name} ». Il est enregistré avec notre conversation ; l'équipe le verra.",
+        "ar": "شكرًا، لقد استلمت «{name}». تم حفظ الملف مع محادثتنا وسيطّلع عليه الفريق.",
+    },
     "handoff_open": {
         "en": "Of course. I've let the team know: a member of the team will reply here shortly.",
         "fr": "Bien sûr. J'ai prévenu l'équipe : un membre de l'équipe vous répondra ici très bientôt.",

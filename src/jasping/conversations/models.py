@@ -59,3 +59,24 @@ class Message(TenantScoped, Base):
     text: Mapped[str] = mapped_column(EncryptedText)
     citations: Mapped[list] = mapped_column(JSON, default=list)
     meta: Mapped[dict] = mapped_column(JSON, default=dict)  # intent, confidence, tool calls, timing
+
+
+class ConversationFile(TenantScoped, Base):
+    """A file a customer sent in a conversation (a photo, a prescription, a form): stored encrypted, its
+    name encrypted too; the message that carried it points here from its `meta`."""
+
+    __tablename__ = "conversation_files"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[str | None] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(EncryptedText)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    stored_file: Mapped[str] = mapped_column(String(200))  # storage reference (encrypted bytes on disk)
+    channel: Mapped[str] = mapped_column(String(16), default="web")

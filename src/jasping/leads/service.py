@@ -10,6 +10,7 @@ from jasping.conversations.models import Contact, Conversation
 from jasping.crypto import get_keyring
 from jasping.db import new_id
 from jasping.leads.models import Lead
+from jasping.privacy import consent as consents
 
 
 def record_lead(
@@ -44,6 +45,14 @@ def record_lead(
     )
     session.add(lead)
     session.flush()
+    consents.record(
+        session,
+        conversation,
+        purpose=consents.CONTACT,
+        granted=consent,
+        wording=consent_text,
+        language=data.get("language"),
+    )
     return lead
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict
 
-from jasping.conversations import service
+from jasping import storage
+from jasping.conversations import files, service
+from jasping.privacy import consent as consents
 from jasping.web.api import API
 from jasping.web.deps import CurrentPrincipal, DbSession
 
@@ -21,6 +23,19 @@ class MessageRead(BaseModel):
     role: str
     text: str
     citations: list[dict]
+    created_at: datetime
+    file: dict | None = None  # a file the customer sent: {id, name, content_type, size}; download it below
+
+
+class ConsentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    purpose: str
+    granted: bool
+    channel: str
+    wording: str
+    policy_url: str | None
+    language: str | None
     created_at: datetime
 
 
@@ -40,6 +55,7 @@ class ConversationRead(BaseModel):
 
 class ConversationDetail(ConversationRead):
     messages: list[MessageRead]
+    consents: list[ConsentRead]
 
 
 @router.get("", response_model=dict[str, list[ConversationRead]])
@@ -58,6 +74,33 @@ def list_conversations(
 
 @router.get("/{conversation_id}", response_model=ConversationDetail)
 def get_conversation(conversation_id: str, principal: CurrentPrincipal, db: DbSession) -> ConversationDetail:
+    """The conversation with its messages (oldest first) and the consents its contact gave in it."""
     conversation = service.get_conversation(db, conversation_id)
-    messages = [MessageRead.model_validate(m) for m in service.history(db, conversation.id, limit=500)]
-    return ConversationDetail(**ConversationRead.model_validate(conversation).model_dump(), messages=messages)
+    messages = [
+        MessageRead.model_validate(m).model_copy(update={"file": (m.meta or {}).get("file")})
+        for m in service.history(db, conversation.id, limit=500)
+    ]
+    return ConversationDetail(
+        **ConversationRead.model_validate(conversation).model_dump(),
+        messages=messages,
+        consents=[ConsentRead.model_validate(c) for c in consents.for_conversation(db, conversation.id)],
+    )
+
+
+@router.get(
+    "/{conversation_id}/files/{file_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "the file, decrypted"}},
+)
+def download_file(conversation_id: str, file_id: str, principal: CurrentPrincipal, db: DbSession) -> Response:
+    """A file the customer sent, as an attachment (never rendered inline by the browser)."""
+    file = files.get_file(db, service.get_conversation(db, conversation_id).id, file_id)
+    return Response(
+        storage.get(file.stored_file),
+        media_type=file.content_type,
+        headers={
+            "Content-Disposition": files.content_disposition(file.name),
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "sandbox",
+        },
+    )

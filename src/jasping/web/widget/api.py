@@ -6,19 +6,24 @@ import json
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile
 
 from jasping.agent.dialogue import decide, needs_dialogue
 from jasping.agent.llm import get_chat_model
 from jasping.agent.llm.base import AgentStep
+from jasping.agent.phrases import phrase
 from jasping.agent.turn import finish_turn, read_turn, record_user_message, replayed_reply
 from jasping.agents.models import Agent
 from jasping.config import get_settings
+from jasping.conversations import files
 from jasping.conversations import service as conversations
 from jasping.conversations.models import Conversation
 from jasping.db import session_scope
-from jasping.errors import Forbidden
+from jasping.errors import Forbidden, Invalid, TooLarge
+from jasping.privacy import consent as consents
 from jasping.security import ratelimit
 from jasping.security.ratelimit import Limit
 from jasping.web.api import API
@@ -39,6 +44,7 @@ class SessionOut(BaseModel):
     agent_name: str
     languages: list[str]
     color: str | None = None
+    max_file_mb: int  # the largest file the visitor may send
 
 
 class MessageIn(BaseModel):
@@ -69,12 +75,38 @@ class MessageOut(BaseModel):
     reply: ReplyOut
 
 
+class FileOut(BaseModel):
+    id: str
+    name: str
+    content_type: str
+    size: int
+
+
+class FileSent(BaseModel):
+    file: FileOut
+    reply: ReplyOut
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    wording: str = Field(min_length=1, max_length=1000)  # the notice as the visitor saw it
+    policy_url: str | None = Field(default=None, max_length=2000)
+    language: str | None = Field(default=None, max_length=16)
+
+
+class ConsentOut(BaseModel):
+    id: str
+    purpose: str
+    recorded_at: str
+
+
 class HistoryItem(BaseModel):
     role: str
     text: str
     citations: list[CitationOut]
     created_at: str
     language: str | None = None
+    file: FileOut | None = None
 
 
 def _reply(step: AgentStep) -> ReplyOut:
@@ -137,6 +169,7 @@ def start_session(public_key: str, request: Request, db: DbSession, body: Sessio
         agent_name=agent.name,
         languages=list(agent.languages or ["en"]),
         color=agent.widget_color,
+        max_file_mb=settings.widget_max_file_mb,
     )
 
 
@@ -154,6 +187,7 @@ def visitor_history(conversation_id: str, request: Request, db: DbSession) -> di
             ],
             created_at=m.created_at.isoformat(),
             language=(m.meta or {}).get("language") or conversation.language,
+            file=(m.meta or {}).get("file"),
         )
         for m in conversations.history(db, conversation.id, limit=100)
         if m.role != "system"
@@ -241,3 +275,86 @@ def _stream(model, turn, org_id: str) -> Iterator[str]:  # noqa: ANN001
         finish_turn(s, conversation=conversation, turn=turn, step=step, model_name=model.name)
     yield _event("reply", {"reply": _reply(step).model_dump()})
     yield _event("done", {})
+
+
+async def _read_file_field(request: Request) -> tuple[str | None, bytes, str | None]:
+    """The multipart `file` (read up to the size limit, before any database work) and `client_message_id`."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise Invalid("send the file as multipart/form-data in a field named `file`", code="unsupported_media_type")
+    limit = get_settings().widget_max_file_mb * 1024 * 1024
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise TooLarge(f"the file is larger than {get_settings().widget_max_file_mb} MB")
+    form = await request.form(max_files=1, max_fields=4)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise Invalid("send the file in a multipart field named `file`", code="missing_file")
+    data = bytearray()
+    while chunk := await upload.read(1024 * 1024):
+        data += chunk
+        if len(data) > limit:
+            raise TooLarge(f"the file is larger than {get_settings().widget_max_file_mb} MB")
+    client_id = form.get("client_message_id")
+    client_id = client_id[:64] if isinstance(client_id, str) and client_id else None
+    return upload.filename, bytes(data), client_id
+
+
+@router.post("/sessions/{conversation_id}/files", status_code=201, response_model=FileSent)
+async def send_file(conversation_id: str, request: Request, db: DbSession) -> FileSent:
+    """A file the visitor sends (multipart `file`, optional `client_message_id`): a photo, a PDF, a Word or
+    Excel document or a text file, up to `JASPING_WIDGET_MAX_FILE_MB`. It is checked by its bytes, stored
+    encrypted with the conversation for the team, and acknowledged by the agent."""
+    filename, data, client_id = await _read_file_field(request)
+    return await run_in_threadpool(_save_file, db, request, conversation_id, filename, data, client_id)
+
+
+def _save_file(db, request, conversation_id, filename, data, client_id) -> FileSent:  # noqa: ANN001
+    conversation, agent = _visitor_conversation(db, request, conversation_id)
+    _check_origin(agent, request)
+    settings = get_settings()
+    ratelimit.check(Limit("widget-messages-conversation", settings.widget_messages_per_conversation), conversation.id)
+    ratelimit.check(Limit("widget-messages-agent", settings.widget_messages_per_agent), agent.id)
+    lang = conversation.language or (agent.languages or ["en"])[0]
+    file = files.sent_before(db, conversation.id, client_id)  # a retry: stored once, acknowledged again
+    if file is None:
+        file, _ = files.save_file(db, conversation, filename=filename, data=data, client_message_id=client_id)
+        text = phrase("file_received", lang, name=file.name)
+        conversations.add_message(
+            db,
+            conversation,
+            role="assistant",
+            text=text,
+            meta={
+                "intent": "file",
+                "language": lang,
+                "tool_calls": [{"name": "save_file", "arguments": {"file_id": file.id}}],
+            },
+        )
+    reply = ReplyOut(
+        text=phrase("file_received", lang, name=file.name),
+        citations=[],
+        quick_replies=[],
+        input_hint=InputHint(type="text"),
+        language=lang,
+    )
+    return FileSent(file=FileOut(**files.describe(file)), reply=reply)
+
+
+@router.post("/sessions/{conversation_id}/consent", status_code=201, response_model=ConsentOut)
+def record_consent(conversation_id: str, body: ConsentIn, request: Request, db: DbSession) -> ConsentOut:
+    """Record that the visitor was shown the chat's privacy notice and went on (the widget calls this once per
+    conversation, on the first message). Repeating it returns the record already made."""
+    conversation, agent = _visitor_conversation(db, request, conversation_id)
+    _check_origin(agent, request)
+    ratelimit.check(
+        Limit("widget-messages-conversation", get_settings().widget_messages_per_conversation), conversation.id
+    )
+    row, _ = consents.record_once(
+        db,
+        conversation,
+        purpose=consents.CHAT_NOTICE,
+        wording=conversations.clean_text(body.wording),
+        policy_url=body.policy_url if body.policy_url and body.policy_url.startswith(("https://", "http://")) else None,
+        language=(body.language or "")[:8] or conversation.language,
+    )
+    return ConsentOut(id=row.id, purpose=row.purpose, recorded_at=row.created_at.isoformat())

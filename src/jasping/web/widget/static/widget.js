@@ -31,7 +31,9 @@
       failed: 'Sorry, something went wrong. Please try again in a moment.',
       busy: 'You are sending messages too quickly. Please wait a moment.',
       invalid: 'Sorry, this message could not be sent. Please shorten or rephrase it.',
-      unavailable: 'This chat is not available right now.'
+      unavailable: 'This chat is not available right now.', attach: 'Send a file',
+      fileType: 'This kind of file cannot be sent. Send a photo, a PDF, a Word or Excel document or a text file.',
+      fileSize: 'This file is too large to send.'
     },
     fr: {
       open: 'Ouvrir la discussion', close: 'Fermer la discussion', chat: 'Discuter avec {name}',
@@ -43,7 +45,9 @@
       failed: 'Désolé, une erreur est survenue. Veuillez réessayer dans un instant.',
       busy: 'Vous envoyez des messages trop vite. Merci de patienter un instant.',
       invalid: 'Désolé, ce message n’a pas pu être envoyé. Raccourcissez-le ou reformulez-le.',
-      unavailable: 'Cette discussion n’est pas disponible pour le moment.'
+      unavailable: 'Cette discussion n’est pas disponible pour le moment.', attach: 'Envoyer un fichier',
+      fileType: 'Ce type de fichier ne peut pas être envoyé. Envoyez une photo, un PDF, un document Word ou Excel ou un fichier texte.',
+      fileSize: 'Ce fichier est trop volumineux.'
     },
     ar: {
       open: 'فتح المحادثة', close: 'إغلاق المحادثة', chat: 'تحدث مع {name}', assistant: 'المساعد',
@@ -55,7 +59,9 @@
       failed: 'عذرًا، حدث خطأ ما. يرجى المحاولة بعد قليل.',
       busy: 'أنت ترسل الرسائل بسرعة كبيرة. يرجى الانتظار قليلًا.',
       invalid: 'عذرًا، تعذر إرسال هذه الرسالة. يرجى اختصارها أو إعادة صياغتها.',
-      unavailable: 'هذه المحادثة غير متاحة حاليًا.'
+      unavailable: 'هذه المحادثة غير متاحة حاليًا.', attach: 'إرسال ملف',
+      fileType: 'لا يمكن إرسال هذا النوع من الملفات. أرسل صورة أو ملف PDF أو مستند Word أو Excel أو ملفًا نصيًا.',
+      fileSize: 'هذا الملف كبير جدًا.'
     }
   };
   var baseLang = function (tag) { return String(tag || '').toLowerCase().split(/[-_]/)[0]; };
@@ -78,12 +84,18 @@
     del: function (k) { try { localStorage.removeItem(k); } catch (e) { /* nothing to remove */ } }
   };
 
-  // Consent of the visitor to the privacy notice. Recorded locally for now; when the server records
-  // consent too, send it from here (this is the one place that decides the visitor consented).
+  // Consent of the visitor to the privacy notice: remembered on this device (the notice is not shown again)
+  // and recorded by the server once per conversation, with the words the visitor saw.
   function hasConsent() { return !!store.get(CONSENT); }
   function recordConsent() {
-    if (hasConsent()) return;
-    store.set(CONSENT, { at: new Date().toISOString(), policy: privacyUrl });
+    if (!hasConsent()) store.set(CONSENT, { at: new Date().toISOString(), policy: privacyUrl });
+    if (!session || session.consent) return;
+    session.consent = true;
+    store.set(STORE, session);
+    var body = { wording: t('consent') + t('privacy') + '.', language: lang };
+    if (privacyUrl !== '#') body.policy_url = privacyUrl;
+    request('POST', '/sessions/' + encodeURIComponent(session.id) + '/consent', body)
+      .catch(function () { if (session) { session.consent = false; store.set(STORE, session); } });
   }
 
   var safeUrl = function (value, fallback) {
@@ -130,6 +142,7 @@
   var ICON_CHAT = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z';
   var ICON_CLOSE = 'M6 6l12 12M18 6L6 18';
   var ICON_SEND = 'M3 20l18-8L3 4v6l12 2-12 2z';
+  var ICON_CLIP = 'M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9';
 
   var CSS_TEXT = [
     ':host{all:initial}',
@@ -176,6 +189,11 @@
     '.send{width:40px;height:40px;border-radius:50%;background:var(--jp-accent);display:flex;align-items:center;justify-content:center;flex:none}',
     '.send svg{width:20px;height:20px;fill:#fff}',
     '.send:disabled{opacity:.5;cursor:default}',
+    '.clip{width:40px;height:40px;border-radius:50%;display:flex;align-items:center;justify-content:center;flex:none;color:#4b5563}',
+    '.clip svg{width:20px;height:20px;stroke:currentColor;stroke-width:2;fill:none;stroke-linecap:round;stroke-linejoin:round}',
+    '.clip:disabled{opacity:.5;cursor:default}',
+    '.file{display:none}',
+    '.msg .bubble.doc::before{content:"\\1F4CE\\00A0"}',
     '[dir=rtl] .send svg{transform:scaleX(-1)}',
     '@media (max-width:480px){.panel{inset:0;width:100%;height:100%;max-height:none;border-radius:0}',
     '.open .launcher{display:none}}',
@@ -219,11 +237,18 @@
     r.consent.hidden = true;
     r.input = el('input', { type: 'text', maxlength: String(MAX_CHARS), autocomplete: 'off', enterkeyhint: 'send' });
     r.send = el('button', { type: 'submit', class: 'send' }, [icon(ICON_SEND)]);
+    r.file = el('input', { type: 'file', class: 'file', tabindex: '-1', 'aria-hidden': 'true',
+      accept: 'image/*,.pdf,.docx,.xlsx,.txt,.csv', onchange: function () {
+        var f = r.file.files && r.file.files[0];
+        r.file.value = '';
+        if (f) sendFile(f);
+      } });
+    r.clip = el('button', { type: 'button', class: 'clip', onclick: function () { if (!busy) r.file.click(); } }, [icon(ICON_CLIP)]);
     r.form = el('form', { novalidate: '', onsubmit: function (e) {
       e.preventDefault();
       var text = r.input.value;
       if (text.trim() && !busy) { r.input.value = ''; send(text); }
-    } }, [r.input, r.send]);
+    } }, [r.clip, r.input, r.send]);
     r.panel = el('div', { class: 'panel', id: 'jp-panel', role: 'dialog', 'aria-modal': 'false' }, [el('div', { class: 'head' }, [r.title, r.human, r.x]), r.log, r.consent, r.form]);
     r.panel.hidden = true;
     r.wrap = el('div', { class: 'jp' }, [r.panel, r.launcher]);
@@ -233,6 +258,7 @@
     r.wrap.style.setProperty('--jp-accent', accent);
     r.wrap.style.setProperty('--jp-focus', accent);
     root.appendChild(r.wrap);
+    root.appendChild(r.file); // outside the panel: hidden, opened by the paperclip button
     (document.body || document.documentElement).appendChild(host);
     r.host = host;
     return r;
@@ -254,6 +280,8 @@
     ui.log.setAttribute('aria-label', t('messages'));
     ui.input.setAttribute('aria-label', t('input'));
     ui.send.setAttribute('aria-label', t('send'));
+    ui.clip.setAttribute('aria-label', t('attach'));
+    ui.clip.setAttribute('title', t('attach'));
     ui.consentText.nodeValue = t('consent');
     ui.privacy.textContent = t('privacy');
     applyHint(ui.hint || 'text');
@@ -267,8 +295,8 @@
   // ---- messages --------------------------------------------------------------------------------
   function scroll() { ui.log.scrollTop = ui.log.scrollHeight; }
 
-  function addMessage(role, text) {
-    var bubble = el('div', { class: 'bubble' });
+  function addMessage(role, text, file) {
+    var bubble = el('div', { class: file ? 'bubble doc' : 'bubble' });
     var node = document.createTextNode(text || '');
     bubble.appendChild(node);
     var msg = el('div', { class: 'msg ' + role }, [bubble]);
@@ -362,11 +390,12 @@
 
   function request(method, path, body, headers, retried) {
     var h = { Accept: 'application/json' };
-    if (body !== undefined) h['Content-Type'] = 'application/json';
+    var form = typeof FormData !== 'undefined' && body instanceof FormData;
+    if (body !== undefined && !form) h['Content-Type'] = 'application/json';
     if (session && path.indexOf('/sessions/') === 0) h.Authorization = 'Bearer ' + session.token;
     Object.keys(headers || {}).forEach(function (k) { h[k] = headers[k]; });
     return fetch(API + path, {
-      method: method, headers: h, body: body === undefined ? undefined : JSON.stringify(body),
+      method: method, headers: h, body: body === undefined || form ? body : JSON.stringify(body),
       mode: 'cors', credentials: 'omit', cache: 'no-store'
     }).then(function (res) {
       if (res.status === 503 && !retried) { // busy: retry once (messages carry an id, so never twice stored)
@@ -392,7 +421,7 @@
     var res = await request('POST', '/' + encodeURIComponent(KEY) + '/sessions', { locale: navigator.language || null });
     var data = await res.json();
     session = { id: data.conversation_id, token: data.session_token, name: data.agent_name || '',
-      greeting: data.greeting || '', languages: data.languages || [] };
+      greeting: data.greeting || '', languages: data.languages || [], maxFileMb: data.max_file_mb || 10 };
     store.set(STORE, session);
     if (!attr('lang') && !supported(navigator.language)) setLanguage((session.languages || [])[0]);
     applyLanguage();
@@ -404,7 +433,7 @@
     var data = await res.json();
     if (session.greeting) addMessage('agent', session.greeting);
     (data.messages || []).forEach(function (item) {
-      var m = addMessage(item.role === 'user' ? 'user' : 'agent', String(item.text || ''));
+      var m = addMessage(item.role === 'user' ? 'user' : 'agent', String(item.text || ''), !!item.file);
       if (item.role !== 'user') renderCitations(m, item.citations);
     });
     var last = (data.messages || []).filter(function (i) { return i.role !== 'user'; }).pop();
@@ -543,6 +572,40 @@
     } finally {
       busy = false;
       ui.send.disabled = false;
+    }
+  }
+
+  // A file the visitor picked: shown at once, uploaded, acknowledged by the agent.
+  async function sendFile(file) {
+    if (busy) return;
+    busy = true;
+    ui.send.disabled = ui.clip.disabled = true;
+    var m = null;
+    var mine = null;
+    try {
+      await ensureStarted();
+      if (file.size > (session.maxFileMb || 10) * 1024 * 1024) { showError('fileSize'); return; }
+      clearQuickReplies();
+      recordConsent();
+      ui.consent.hidden = true;
+      mine = addMessage('user', file.name || 'file', true);
+      m = addMessage('agent', '');
+      startTyping(m);
+      var form = new FormData();
+      form.append('file', file, file.name || 'file');
+      form.append('client_message_id', 'f' + Date.now().toString(36) + Math.random().toString(36).slice(2, 10));
+      var res = await request('POST', '/sessions/' + encodeURIComponent(session.id) + '/files', form);
+      var data = await res.json();
+      if (data.file && data.file.name) mine.node.nodeValue = data.file.name;
+      renderReply(m, data.reply || {});
+    } catch (err) {
+      if (m) { stopTyping(m); m.msg.remove(); }
+      if (mine) mine.msg.remove();
+      var status = err instanceof HttpError ? err.status : 0;
+      showError(status === 415 ? 'fileType' : status === 413 ? 'fileSize' : errorKey(err));
+    } finally {
+      busy = false;
+      ui.send.disabled = ui.clip.disabled = false;
     }
   }
 

@@ -1,0 +1,1 @@
+"""Privacy: consent records (and, later, the data map, export, erasure and retention)."""
