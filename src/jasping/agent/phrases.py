@@ -80,6 +80,20 @@ PHRASES: dict[str, dict[str, str]] = {
             "وإن كنت تفضل، اترك رقم هاتفك وسنعاود الاتصال بك."
         ),
     },
+    "handoff_closed_until": {
+        "en": (
+            "Of course. Our team is away right now; they will reply here when we reopen, {when}. "
+            "If you prefer, leave your phone number and we'll call you back."
+        ),
+        "fr": (
+            "Bien sûr. Notre équipe est absente pour le moment ; elle vous répondra ici dès la réouverture, {when}. "
+            "Si vous préférez, laissez votre numéro et nous vous rappellerons."
+        ),
+        "ar": (
+            "بالتأكيد. فريقنا غير متاح حاليًا، وسيرد عليك هنا فور عودتنا يوم {when}. "
+            "وإن كنت تفضل، اترك رقم هاتفك وسنعاود الاتصال بك."
+        ),
+    },
     "handoff_unknown": {
         "en": "Of course. I've passed your request to the team; someone will reply to you here.",
         "fr": "Bien sûr. J'ai transmis votre demande à l'équipe ; quelqu'un vous répondra ici.",

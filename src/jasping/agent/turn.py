@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from jasping import clock
+from jasping.agent.hours import team_hours
 from jasping.agent.intents import detect_message_language
 from jasping.agent.llm.base import AgentStep, HistoryMessage, RetrievedPassage, TurnContext
 from jasping.agents.models import Agent
@@ -51,6 +53,7 @@ def read_turn(
     language = detect_message_language(text, list(agent.languages or ["en"]), conversation.language)
     passages, confidence, semantic = _retrieve(session, agent.id, text, language)
     org = session.get(Organization, agent.org_id)
+    team = team_hours(agent.booking, org.timezone if org else None, clock.now())
     context = TurnContext(
         agent_name=agent.name,
         instructions=agent.instructions or "",
@@ -66,6 +69,8 @@ def read_turn(
         confidence=confidence,
         semantic=semantic,
         business_name=org.name if org else "",
+        within_business_hours=team.open_now,
+        reopens=team.reopens(language),
     )
     turn = PreparedTurn(conversation.id, context, retried.id if retried is not None else "", started)
     turn.client_message_id = client_message_id

@@ -42,7 +42,8 @@ class TurnContext:
     confidence: float = 0.0  # retrieval confidence that the best passage answers (0..1)
     semantic: bool = False  # the passages were ranked with embeddings too (matches beyond shared words)
     business_name: str = ""
-    within_business_hours: bool | None = None
+    within_business_hours: bool | None = None  # None: the business has not set its hours
+    reopens: str = ""  # when the team is back, in the customer's language, while it is away
 
 
 @dataclass(frozen=True)

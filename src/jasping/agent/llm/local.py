@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from jasping.agent.hours import handoff_text
 from jasping.agent.intents import detect_intent, is_instruction_probe, normalize
 from jasping.agent.llm.base import AgentStep, Citation, RetrievedPassage, ToolCall, TurnContext
 from jasping.agent.phrases import phrase, quick_replies
@@ -155,10 +156,10 @@ class LocalChatModel:
             replies = quick_replies(["booking", "human"], lang) if intent == "greeting" else []
             return AgentStep(text, quick_replies=replies, intent=intent, language=lang)
         if intent == "human":
-            key = {True: "handoff_open", False: "handoff_closed"}.get(context.within_business_hours, "handoff_unknown")
             call = ToolCall("handoff_to_human", {"reason": "customer_request"})
             replies = quick_replies(["callback"], lang)
-            return AgentStep(phrase(key, lang), quick_replies=replies, tool_calls=[call], intent="human", language=lang)
+            text = handoff_text(context)
+            return AgentStep(text, quick_replies=replies, tool_calls=[call], intent="human", language=lang)
         if intent in ("callback", "lead", "booking"):
             key, tool, hint = {
                 "callback": ("callback_ask", "request_callback", "phone"),

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import openai
 
+from jasping.agent.hours import handoff_text
 from jasping.agent.intents import detect_intent
 from jasping.agent.llm.base import AgentStep, Citation, HistoryMessage, RetrievedPassage, ToolCall, TurnContext
 from jasping.agent.phrases import phrase, quick_replies
@@ -158,7 +159,11 @@ def system_prompt(context: TurnContext, passages: list[RetrievedPassage]) -> str
     """The grounding rules, the business's instructions and the numbered passages for one turn."""
     language = _LANGUAGE_NAMES.get(context.language.split("-")[0].lower(), context.language)
     business = context.business_name or "this business"
-    hours = {True: "The team is available now.", False: "The team is away right now (outside business hours)."}
+    hours = {
+        True: "The team is available now.",
+        False: "The team is away right now (outside business hours)"
+        + (f"; it is back {context.reopens}." if context.reopens else "."),
+    }
     blocks = "\n\n".join(_passage_block(p) for p in passages) or "(No passage was found for this message.)"
     return f"""You are {context.agent_name}, the customer-service assistant of {business}.
 
@@ -261,8 +266,8 @@ def _tool_phrase(context: TurnContext, calls: list[ToolCall]) -> str:
     """The local model's phrase for a reply made only of tool calls; a reply with neither is a failure."""
     if not calls:
         raise ModelUnavailable("empty reply")
-    hours = {True: "handoff_open", False: "handoff_closed"}.get(context.within_business_hours, "handoff_unknown")
-    return phrase(_TOOL_PHRASES.get(calls[0].name, hours), context.language)
+    key = _TOOL_PHRASES.get(calls[0].name)
+    return phrase(key, context.language) if key else handoff_text(context)
 
 
 class OpenAIChatModel:
