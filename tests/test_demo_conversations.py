@@ -71,3 +71,13 @@ def test_the_demo_says_when_it_does_not_know(demo_chat) -> None:
         reply = demo_chat(question)
         assert reply["citations"] == [], (question, reply["text"])
         assert reply["quick_replies"], question
+
+
+def test_the_demo_clinic_books_appointments(demo_chat) -> None:
+    reply = demo_chat("Je voudrais prendre rendez-vous")
+    assert reply["quick_replies"] == ["Consultation", "Détartrage / Scaling", "Contrôle / Check-up"], reply
+    reply = demo_chat("Détartrage / Scaling")
+    if reply["input_hint"]["type"] == "date":
+        reply = demo_chat("mardi prochain")
+    assert reply["input_hint"]["type"] == "choice", reply
+    assert reply["quick_replies"] and all(any(c.isdigit() for c in q) for q in reply["quick_replies"][:2]), reply

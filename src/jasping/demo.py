@@ -30,6 +30,15 @@ DEMO_AGENT = AgentCreate(
     "Hello! I'm Amal from Atlas Dental Clinic. How can I help?",
 )
 
+# The clinic's appointments (the builtin calendar): the hours of its documents, in Africa/Casablanca.
+DEMO_BOOKING = {
+    "services": [
+        {"id": "consultation", "name": "Consultation", "duration_min": 30, "buffer_min": 10},
+        {"id": "detartrage", "name": "Détartrage / Scaling", "duration_min": 45, "buffer_min": 15},
+        {"id": "controle", "name": "Contrôle / Check-up", "duration_min": 20, "buffer_min": 10},
+    ],
+    "hours": {day: [["09:00", "19:00"]] for day in ("mon", "tue", "wed", "thu", "fri")} | {"sat": [["09:00", "13:00"]]},
+}
 
 CONTENT = Path(__file__).parent / "demo_content"
 
@@ -86,6 +95,7 @@ def ensure_demo(*, fresh_api_key: bool = False) -> dict:
         agent = s.execute(select(Agent).where(Agent.name == DEMO_AGENT.name)).scalar()
         if agent is None:
             agent = create_agent(s, agent_in=DEMO_AGENT, actor=SYSTEM)
+            agent.booking = DEMO_BOOKING
         secret = None
         demo_keys = s.execute(select(ApiKey).where(ApiKey.name == "demo", ApiKey.revoked_at.is_(None))).scalars().all()
         if fresh_api_key or not demo_keys:
