@@ -79,7 +79,7 @@ def test_a_photo_is_saved_encrypted_acknowledged_and_downloadable_by_the_team(cl
 def test_documents_are_recognised_by_their_bytes_whatever_their_name(client, chat) -> None:
     _, _, headers, base = chat
     cases = [(PDF, "scan", "application/pdf", "scan.pdf"), (_docx(), "form.bin", "wordprocessingml", "form.docx")]
-    cases.append(("Nom: Amina\nRDV: mardi\n".encode(), "notes.txt", "text/plain", "notes.txt"))
+    cases.append((b"Nom: Amina\nRDV: mardi\n", "notes.txt", "text/plain", "notes.txt"))
     for data, name, ctype, shown in cases:
         r = _upload(client, base, headers, name, data)
         assert r.status_code == 201, r.text

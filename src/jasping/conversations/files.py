@@ -4,9 +4,9 @@ with the conversation for the team. Channel-agnostic: the widget uploads here, W
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 import unicodedata
 from pathlib import PurePosixPath, PureWindowsPath
+from urllib.parse import quote
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
