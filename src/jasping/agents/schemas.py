@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from jasping.agents.booking import clean_booking as _clean_booking
 from jasping.agents.models import LANGUAGES
 
 
@@ -52,24 +53,6 @@ def _clean_origins(value: list[str] | None) -> list[str] | None:
         if origin not in out:
             out.append(origin)
     return out
-
-
-def _clean_booking(value: dict | None) -> dict | None:
-    """Services and weekly hours, checked by building the scheduling settings from them."""
-    if value is None:
-        return None
-    from jasping.agent.flows.booking import BookingSettings
-
-    try:
-        settings = BookingSettings.from_dict({"tz": "UTC", **value})
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"invalid booking settings: {exc}") from exc
-    if not settings.services or any(s.duration_min <= 0 for s in settings.services):
-        raise ValueError("booking needs at least one service with a duration in minutes")
-    data = settings.to_dict()
-    if not value.get("tz"):
-        data.pop("tz")  # the organization's time zone applies
-    return data
 
 
 class AgentCreate(BaseModel):

@@ -11,8 +11,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import update
+from starlette.datastructures import FormData
 
 from jasping.agents import service as agents
+from jasping.agents.booking import BookingInvalid
+from jasping.agents.models import Agent
 from jasping.agents.schemas import AgentCreate, AgentUpdate
 from jasping.errors import DomainError, Forbidden, Unauthorized
 from jasping.security import sessions
@@ -20,7 +23,8 @@ from jasping.tenancy import service as tenancy
 from jasping.tenancy.models import Organization, Role
 from jasping.web.api.auth import set_session_cookie
 from jasping.web.api.organization import OrganizationUpdate
-from jasping.web.dashboard.render import LANG_COOKIE, render
+from jasping.web.dashboard.booking_form import DAYS, booking_form, booking_problem, booking_settings, booking_submitted
+from jasping.web.dashboard.render import LANG_COOKIE, language, render
 from jasping.web.deps import DbSession, Principal, _principal_from_login, client_ip, login_from_cookie
 from jasping.web.errors import LoginRequired
 
@@ -310,18 +314,28 @@ def agent_create(
     return _redirect(f"/agents/{agent.id}?flash=agent_created")
 
 
+def _agent_page(
+    request: Request, db: DbSession, principal: Principal, agent: Agent, status_code: int = 200, **ctx
+) -> Response:
+    """The agent's page: its settings form (`form`) and its booking section (`booking`), stored values by default."""
+    ctx.setdefault(
+        "form",
+        _agent_form(
+            agent.name,
+            agent.languages,
+            agent.instructions,
+            agent.greeting,
+            agent.widget_color or "",
+            agent.allowed_origins or [],
+        ),
+    )
+    ctx.setdefault("booking", booking_form(agent.booking))
+    return _page(request, "agent_form.html", principal, db, status_code, agent=agent, booking_days=DAYS, **ctx)
+
+
 @router.get("/agents/{agent_id}")
 def agent_edit(agent_id: str, request: Request, db: DbSession, principal: Member) -> Response:
-    agent = agents.get_agent(db, agent_id)
-    form = _agent_form(
-        agent.name,
-        agent.languages,
-        agent.instructions,
-        agent.greeting,
-        agent.widget_color or "",
-        agent.allowed_origins or [],
-    )
-    return _page(request, "agent_form.html", principal, db, agent=agent, form=form)
+    return _agent_page(request, db, principal, agents.get_agent(db, agent_id))
 
 
 @router.post("/agents/{agent_id}")
@@ -345,7 +359,45 @@ def agent_update(
     try:
         agent_in = AgentUpdate(**form)
     except ValidationError as exc:
-        return _page(request, "agent_form.html", principal, db, 422, agent=agent, form=form, error=_first_error(exc))
+        return _agent_page(request, db, principal, agent, 422, form=form, error=_first_error(exc))
+    agents.update_agent(db, agent_id=agent.id, agent_in=agent_in, actor=principal.actor)
+    return _redirect(f"/agents/{agent.id}?flash=saved")
+
+
+async def _form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+@router.post("/agents/{agent_id}/booking")
+def agent_booking_update(
+    agent_id: str,
+    request: Request,
+    db: DbSession,
+    principal: Member,
+    csrf: Csrf,
+    data: Annotated[FormData, Depends(_form_data)],
+) -> Response:
+    """Turn booking on or off, and save its services, weekly hours, closed dates and rules."""
+    check_csrf(principal, csrf)
+    principal.require(Role.admin)
+    agent = agents.get_agent(db, agent_id)
+    form = booking_submitted(data)
+    rows: list[int] = []
+    try:
+        if form["enabled"]:
+            settings, rows = booking_settings(form, agent.booking)
+            agent_in = AgentUpdate(booking=settings)
+        else:
+            agent_in = AgentUpdate(booking=None)
+    except (BookingInvalid, ValidationError) as exc:
+        cause = exc if isinstance(exc, BookingInvalid) else (exc.errors()[0].get("ctx") or {}).get("error")
+        lang = language(request, principal.user.locale)
+        if isinstance(cause, BookingInvalid):
+            message, field = booking_problem(cause, lang, rows)
+        else:
+            message, field = _first_error(exc), None
+        form["tz"] = (agent.booking or {}).get("tz")
+        return _agent_page(request, db, principal, agent, 422, booking=form, booking_error=message, booking_field=field)
     agents.update_agent(db, agent_id=agent.id, agent_in=agent_in, actor=principal.actor)
     return _redirect(f"/agents/{agent.id}?flash=saved")
 
