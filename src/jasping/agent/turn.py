@@ -37,6 +37,7 @@ class PreparedTurn:
     started: float = field(default_factory=time.perf_counter)
     retrieval_ms: float = 0.0
     client_message_id: str | None = None
+    replay: Message | None = None  # the stored reply when this message is a retry of an answered one
 
 
 def read_turn(
@@ -47,9 +48,15 @@ def read_turn(
     started = time.perf_counter()
     text = conversations.clean_text(text)
     past = conversations.history(session, conversation.id, limit=2 * HISTORY_TURNS)
-    retried = _sent_before(past, client_message_id)  # a retry whose first try got no reply: not stored twice
+    retried = _sent_before(past, client_message_id)  # a retry: the message is not stored twice
     if retried is not None:
-        past = past[: past.index(retried)]
+        n = past.index(retried)
+        answered = next((m for m in past[n + 1 :] if m.role == "assistant"), None)
+        if answered is not None:  # the first try was answered: give that reply again, nothing else to do
+            turn = PreparedTurn(conversation.id, TurnContext(agent.name, "", [], text, "en"), retried.id, started)
+            turn.replay = answered
+            return turn
+        past = past[:n]
     language = detect_message_language(text, list(agent.languages or ["en"]), conversation.language)
     passages, confidence, semantic = _retrieve(session, agent.id, text, language)
     org = session.get(Organization, agent.org_id)
@@ -105,17 +112,6 @@ def _sent_before(messages: list[Message], client_message_id: str | None) -> Mess
     )
 
 
-def replayed_reply(session: Session, conversation: Conversation, client_message_id: str | None) -> Message | None:
-    """The stored reply to a message the client already sent (a retry after a dropped connection), if any."""
-    if not client_message_id:
-        return None
-    recent = conversations.history(session, conversation.id, limit=40)
-    for n, message in enumerate(recent):
-        if message.role == "user" and (message.meta or {}).get("client_message_id") == client_message_id:
-            return next((m for m in recent[n + 1 :] if m.role == "assistant"), None)
-    return None
-
-
 def _retrieve(session: Session, agent_id: str, text: str, language: str) -> tuple[list[RetrievedPassage], float, bool]:
     try:
         outcome = retrieval.search(session, agent_id, text[:1000], k=PASSAGES, lang=language)
@@ -132,6 +128,7 @@ def _retrieve(session: Session, agent_id: str, text: str, language: str) -> tupl
             heading_path=p.heading_path,
             text=p.text,
             score=score,
+            language=p.language,
         )
         for n, (p, score) in enumerate(outcome.results, 1)
     ]

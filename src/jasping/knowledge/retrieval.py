@@ -39,6 +39,7 @@ class Passage:
     page: int | None
     heading_path: tuple[str, ...]
     text: str
+    language: str | None = None  # detected at ingestion (the model reads it instead of detecting it per turn)
 
 
 @dataclass
@@ -97,7 +98,7 @@ def _load(session: Session, agent_id: str, version: int) -> AgentIndex:
     passages, items, ids, blobs, languages = {}, [], [], [], Counter()
     for cid, sid, text, heads, page, lang, doc_title, url, src_title, model, blob in rows:
         heads = tuple(heads or ())
-        passages[cid] = Passage(cid, sid, doc_title or src_title, url, page, heads, text)
+        passages[cid] = Passage(cid, sid, doc_title or src_title, url, page, heads, text, lang)
         items.append((cid, chunk_search_text(ChunkDraft(text=text, heading_path=heads)), lang))
         ids.append(cid)
         blobs.append(blob if embedder and model == embedder.name else None)

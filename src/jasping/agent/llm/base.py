@@ -20,6 +20,7 @@ class RetrievedPassage:
     heading_path: tuple[str, ...]
     text: str
     score: float
+    language: str | None = None  # the passage's language, detected at ingestion
 
 
 @dataclass(frozen=True)

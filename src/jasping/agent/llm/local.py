@@ -73,7 +73,8 @@ def _text_language(text: str) -> str | None:
 
 
 def _passage_language(p: RetrievedPassage) -> str | None:
-    return getattr(p, "language", None) or _text_language(p.text)
+    """The language detected at ingestion; detecting it here (~4 ms a passage) only for passages without one."""
+    return p.language if p.language in LANGUAGES else _text_language(p.text)
 
 
 def _terms(text: str, lang: str | None) -> frozenset[str]:

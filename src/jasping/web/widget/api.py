@@ -15,7 +15,7 @@ from jasping.agent.dialogue import decide, needs_dialogue
 from jasping.agent.llm import get_chat_model
 from jasping.agent.llm.base import AgentStep
 from jasping.agent.phrases import phrase
-from jasping.agent.turn import finish_turn, read_turn, record_user_message, replayed_reply
+from jasping.agent.turn import finish_turn, read_turn, record_user_message
 from jasping.agents.models import Agent
 from jasping.config import get_settings
 from jasping.conversations import files
@@ -212,12 +212,11 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Re
     ratelimit.check(Limit("widget-messages-conversation", settings.widget_messages_per_conversation), conversation.id)
     ratelimit.check(Limit("widget-messages-agent", settings.widget_messages_per_agent), agent.id)
     model = get_chat_model(settings)
-    stored = replayed_reply(db, conversation, body.client_message_id)
-    if stored is not None:
-        return MessageOut(reply=_stored_reply(stored))
     turn = read_turn(
         db, conversation=conversation, agent=agent, text=body.text, client_message_id=body.client_message_id
     )
+    if turn.replay is not None:  # a retry of a message already answered
+        return MessageOut(reply=_stored_reply(turn.replay))
     streaming = "text/event-stream" in request.headers.get("accept", "")
     dialogue = needs_dialogue(conversation, turn.context.user_text, turn.context.language)
     org_id = conversation.org_id
