@@ -133,6 +133,28 @@ def test_past_date_says_so():
     assert step.text.startswith("Ce moment est déjà passé.") and flow.offered[0] == "2026-11-30T09:00:00Z"
 
 
+def test_next_week_asks_which_day_even_at_the_choice():
+    flow, step = start(ONE, "fr", now=NOW, text="Je voudrais un rendez-vous la semaine prochaine")
+    assert flow.step == "when" and step.input_hint == "date"
+    flow, step = say(flow, "la semaine prochaine à 10h")  # not "demain à 10h"
+    assert flow.step == "when" and step.text.startswith("Quel jour") and not flow.offered
+    flow, _ = say(flow, "mardi à 10h")
+    assert flow.step == "pick"
+    flow, step = say(flow, "non, plutôt le mois prochain")
+    assert flow.step == "when" and step.text.startswith("Quel jour") and step.input_hint == "date"
+
+
+def test_settings_without_a_notice_keep_an_hour_of_notice():
+    data = {k: v for k, v in ONE.to_dict().items() if k != "min_notice_min"}
+    assert BookingSettings.from_dict(data).min_notice_min == 60
+    assert BookingSettings.from_dict({**data, "min_notice_min": 0}).min_notice_min == 0
+    flow, step = start(BookingSettings.from_dict(data), "en", now=at(2026, 11, 30, 10), text="today at 10:30")
+    assert step.text.startswith("That time is too soon to book.") and flow.offered[0] == iso(at(2026, 11, 30, 11))
+    no_notice = BookingSettings.from_dict({**data, "min_notice_min": 0})
+    flow, step = start(no_notice, "en", now=at(2026, 11, 30, 10), text="today at 10:30")
+    assert step.text.startswith("Here are") and iso(at(2026, 11, 30, 10, 30)) in flow.offered
+
+
 def test_ambiguous_asks_again_then_understands():
     flow, _ = start(ONE, "fr", now=NOW)
     flow, step = say(flow, "à 3h")

@@ -84,6 +84,30 @@ def test_hour_with_a_day_is_not_ambiguous():
 
 
 @pytest.mark.parametrize(
+    ("text", "lang", "at"),
+    [
+        ("next week", "en", None),
+        ("la semaine prochaine", "fr", None),
+        ("la semaine prochaine à 10h", "fr", time(10)),
+        ("cette semaine", "fr", None),
+        ("le mois prochain", "fr", None),
+        ("الأسبوع القادم", "ar", None),
+    ],
+)
+def test_a_week_or_a_month_is_not_a_day(text, lang, at):
+    """Not today + 7 (a Sunday, closed) nor, with an hour, the next free day at that hour: which day is asked."""
+    when = parse_when(text, lang=lang, tz=CASA, now=NOW)
+    assert when.ambiguous and when.date is None and when.time == at and not when.past
+
+
+def test_a_day_of_next_week_and_a_number_of_weeks_are_days():
+    assert parse_when("mardi de la semaine prochaine", lang="fr", tz=CASA, now=NOW) == When(TUE)
+    assert parse_when("next week on Tuesday", lang="en", tz=CASA, now=NOW) == When(TUE)
+    assert parse_when("dans une semaine", lang="fr", tz=CASA, now=NOW) == When(date(2026, 12, 6))
+    assert parse_when("in two weeks", lang="en", tz=CASA, now=NOW) == When(date(2026, 12, 13))
+
+
+@pytest.mark.parametrize(
     ("text", "lang"),
     [
         ("hier", "fr"),

@@ -17,6 +17,7 @@ from jasping.agents.models import Agent
 from jasping.conversations.models import Contact, Conversation
 from jasping.scheduling import service as calendar
 from jasping.scheduling.availability import Service
+from jasping.scheduling.models import Appointment
 
 KIND = "booking"
 _CANCEL = re.compile(r"\b(annul\w*|cancel\w*)\b|إلغاء|الغاء", re.IGNORECASE)
@@ -54,7 +55,7 @@ def start(
         {"id": a.id, "start": a.start.isoformat(), "service_name": a.service_name, "service_id": a.service_id}
         for a in upcoming
     ]
-    if appointments and _CANCEL.search(text):
+    if _CANCEL.search(text):  # with none upcoming, say so rather than open a new booking
         flow, step = booking.start_cancel(appointments, lang, settings.tz)
     elif appointments and _MOVE.search(text):
         flow, step = booking.start_reschedule(settings, appointments, lang)
@@ -113,8 +114,10 @@ def _book(
     session: Session, conversation: Conversation, agent: Agent, flow: BookingFlow, args: dict, replacing: str | None
 ) -> None:
     settings = BookingSettings.from_dict(flow.settings) if flow.settings.get("services") else settings_of(agent, "UTC")
-    service = next((s for s in settings.services if s.id == args.get("service_id")), None) or settings.services[0]
+    wanted = args.get("service_id") or flow.service_id  # a move keeps the appointment's service
+    service = next((s for s in settings.services if s.id == wanted), None) or settings.services[0]
     start = clock.parse_instant(args["start"])
+    old = session.get(Appointment, replacing) if replacing else None  # a move keeps who it is for
     calendar.book(
         session,
         agent_id=agent.id,
@@ -122,9 +125,9 @@ def _book(
         start=start,
         conversation_id=conversation.id,
         contact_id=conversation.contact_id,
-        name=args.get("name"),
-        phone=args.get("phone"),
-        language=args.get("language"),
+        name=args.get("name") or (old.name if old else None),
+        phone=args.get("phone") or (old.phone if old else None),
+        language=args.get("language") or (old.language if old else None) or flow.language,
         replacing=replacing,
     )
     contact = session.get(Contact, conversation.contact_id)

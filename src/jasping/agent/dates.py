@@ -3,8 +3,9 @@
 `parse_when(text, lang=…, tz=…, now=…)` reads a day ("demain", "mardi prochain", "le 12 décembre", "12/12",
 "غدا", "الثلاثاء القادم"), a time ("10h30", "3pm", "à midi", "الساعة الثالثة والنصف") and a part of the day
 ("lundi matin", "ce soir") with its own rules, then falls back to dateparser (future preferred) only for relative
-phrases it does not know ("dans 3 jours", "next week"). A lone word like "Je" is never a date. Hours 1–7 without
-am/pm or a part of the day are read as afternoon; without a day they are flagged `ambiguous`, as is a bare number.
+phrases it does not know ("dans 3 jours", "in two weeks"). A lone word like "Je" is never a date. Hours 1–7 without
+am/pm or a part of the day are read as afternoon; without a day they are flagged `ambiguous`, as is a bare number
+and a week or a month without a day ("next week", "la semaine prochaine à 10h": which day is not said).
 """
 
 from __future__ import annotations
@@ -103,6 +104,11 @@ _RELATIVE = [  # (pattern, days from today); longer phrases first
     (r"\b(?:aujourd hui|aujourdhui|today|lyoum|ce jour)\b|اليوم|ليوم", 0),
     (r"\b(?:hier|yesterday|lbareh)\b|امس|البارح", -1),
 ]
+_VAGUE = re.compile(  # a period, not a day: "next week" is not "in 7 days"
+    r"\b(?:(?:la |cette )?semaine (?:prochaine|qui vient)|cette semaine|(?:le )?mois (?:prochain|qui vient)|"
+    r"ce mois|next week|this week|next month|this month)\b|"
+    r"(?:ال)?(?:اسبوع|شهر) (?:ال)?(?:قادم|جاي|مقبل)|(?:هذا|هاد) (?:ال)?(?:اسبوع|شهر)"
+)
 _FALLBACK_WORDS = re.compile(r"\b(?:jours?|days?|semaines?|weeks?|mois|months?)\b|ايام|يوم|اسبوع|اسابيع|شهر")
 
 
@@ -282,9 +288,10 @@ def parse_when(text: str, *, lang: str, tz: tzinfo, now: datetime) -> When:
         hour, minute, explicit, _, rest = _checked(int(m.group(1)), 0, False, rest)  # "3 de l'après-midi"
     if day is None and part_today:
         day = today
-    if day is None and hour is None and part is None:
+    vague = day is None and _VAGUE.search(rest) is not None
+    if day is None and hour is None and part is None and not vague:
         day = _fallback(text, rest, local_now)
-    ambiguous = bare
+    ambiguous = bare or vague
     if hour is not None and not explicit:
         if part in ("afternoon", "evening") and hour < 12:
             hour += 12

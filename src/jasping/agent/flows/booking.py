@@ -125,6 +125,8 @@ def _propose(flow: BookingFlow, when: When, lang: str, now: datetime, busy: list
         if target in slots:
             return _offer(flow, _nearest(slots, target), lang)
         reason = "closed_day" if closed else "taken" if _within_hours(conf, flow, target) else "closed_time"
+        if reason == "taken" and target < now + timedelta(minutes=conf.min_notice_min):
+            reason = "too_soon"  # free, but inside the notice the business needs
         return _offer(flow, _nearest(slots, target), lang, _p(reason, lang))
     lo, hi = _PARTS.get(when.part_of_day or "", (0, 24))
     on_day = [s for s in slots if s.astimezone(tz).date() == day and lo <= s.astimezone(tz).hour < hi]
@@ -334,7 +336,7 @@ def _on_pick(flow, text, lang, now, busy, region):
                 index = offered.index(same[0])
             elif not when.date and offered:  # "à 11h": that time on the day being discussed
                 when = When(offered[0].astimezone(tz).date(), when.time, when.part_of_day)
-        if index is None and not when.empty:
+        if index is None and (not when.empty or when.ambiguous):  # "next week": which day, then
             return (
                 _propose(flow, when, lang, now, busy)
                 if not when.ambiguous

@@ -35,12 +35,13 @@ class BookingSettings:
     @classmethod
     def from_dict(cls, data: dict) -> BookingSettings:
         """Settings saved by `to_dict()`."""
+        notice = data.get("min_notice_min")
         return cls(
             [Service.from_dict(s) for s in data.get("services") or []],
             WeeklyHours.from_dict(data.get("hours")),
             str(data.get("tz") or "UTC"),
             int(data.get("step_min") or 15),
-            int(data.get("min_notice_min") or 0),
+            int(notice) if notice not in (None, "") else 60,  # absent: the default notice; 0 is a choice
             int(data.get("horizon_days") or 60),
             list(data.get("closed_dates") or []),
         )

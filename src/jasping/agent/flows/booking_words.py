@@ -45,6 +45,8 @@ BOOKING_PHRASES: dict[str, tuple[str, str, str]] = {
     "closed_time": ("We're not open at that time.", "Nous ne sommes pas ouverts à cette heure-là.",
                     "لسنا مفتوحين في ذلك الوقت."),
     "taken": ("That time is already taken.", "Ce créneau est déjà pris.", "هذا الموعد محجوز مسبقًا."),
+    "too_soon": ("That time is too soon to book.", "Ce créneau est trop proche pour être réservé.",
+                 "هذا الموعد قريب جدًا ولا يمكن حجزه."),
     "full_day": ("That day is fully booked.", "Cette journée est complète.", "هذا اليوم محجوز بالكامل."),
     "too_far": ("I can only book up to {days} days ahead.", "Je ne peux réserver qu'à {days} jours maximum.",
                 "يمكنني الحجز حتى {days} يومًا مقدمًا فقط."),
