@@ -11,6 +11,8 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -18,6 +20,7 @@ from starlette.testclient import TestClient
 
 from browser import ACTIVE_ELEMENT, WATCH_MUTATIONS, PageWatch, chromium, host_page, jasping_server
 from conftest import ROOT, Org
+from jasping import clock
 from jasping.config import get_settings
 from sites import Site, page, serve
 
@@ -29,6 +32,18 @@ HOURS_PAGE = (
     f"<body><main><h1>Horaires d'ouverture</h1><p>{HOURS}</p></main></body></html>"
 )
 FAILED_LOAD = ("Failed to load resource",)  # Chromium's own log line for a 4xx / aborted request
+CASABLANCA = "Africa/Casablanca"
+BOOKING = {  # as in test_booking_api.py: one service, open every weekday but Sunday, Tuesdays 9:00-19:00
+    "services": [{"id": "checkup", "name": "Check-up", "duration_min": 30, "buffer_min": 10}],
+    "hours": {
+        "mon": [["09:00", "13:00"], ["14:00", "19:00"]],
+        "tue": [["09:00", "19:00"]],
+        "wed": [["09:00", "19:00"]],
+        "thu": [["09:00", "19:00"]],
+        "fri": [["09:00", "19:00"]],
+        "sat": [["09:00", "13:00"]],
+    },
+}
 
 
 @dataclass
@@ -37,10 +52,23 @@ class Widget:
     site: Site  # the business's website (another origin)
     org: Org
     public_key: str
+    agent_id: str
 
     @property
     def url(self) -> str:
         return self.site.url + "/index.html"
+
+    def in_morocco(self, booking: dict | None = None) -> None:
+        """The business is in Morocco (phone numbers read as Moroccan, times in Casablanca); with `booking`, the
+        agent books appointments. Set while the server runs, as a business would from its dashboard."""
+        r = self.org.client.patch("/api/v1/organization", json={"country": "MA", "timezone": CASABLANCA})
+        assert r.status_code == 200, r.text
+        if booking is not None:
+            r = self.org.client.patch(f"/api/v1/agents/{self.agent_id}", json={"booking": booking})
+            assert r.status_code == 200, r.text
+
+    def conversation_id(self, pg) -> str:  # noqa: ANN001
+        return json.loads(pg.evaluate(f"localStorage.getItem('jasping:{self.public_key}')"))["id"]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +110,7 @@ def widget(browser, db_url, make_org, private_urls, tmp_path) -> Iterator[Widget
         assert {s["state"] for s in sources} == {"ready"}, sources
         with jasping_server(db_url) as api:
             site.write("index.html", host_page(api + "/widget.js", agent["public_key"]))
-            yield Widget(api, site, org, agent["public_key"])
+            yield Widget(api, site, org, agent["public_key"], agent["id"])
 
 
 def _new_page(browser, locale: str = "fr-FR", **context):  # noqa: ANN001, ANN202
@@ -364,4 +392,157 @@ def test_errors_are_shown_politely_and_an_expired_session_starts_anew(browser, w
     pg.get_by_role("button", name="Ouvrir la discussion").click()
     expect(pg.get_by_role("alert")).to_contain_text("pas disponible")
     watch.assert_clean(allow=FAILED_LOAD)
+    pg.context.close()
+
+
+def _expect_hint(pg, type_: str, inputmode: str, autocomplete: str) -> None:  # noqa: ANN001
+    """The message box suits the answer asked for (widget.js applies the reply's input_hint)."""
+    from playwright.sync_api import expect
+
+    box = pg.locator(".jp input")
+    expect(box).to_have_attribute("type", type_)
+    expect(box).to_have_attribute("inputmode", inputmode)
+    expect(box).to_have_attribute("autocomplete", autocomplete)
+
+
+def _quick_reply(pg, label: str):  # noqa: ANN001, ANN202
+    """The quick-reply button `label` of the agent's last message (older rows are removed on each send)."""
+    return pg.locator(".msg.agent").last.locator(".qr").get_by_role("button", name=label, exact=True)
+
+
+def test_a_visitor_leaves_their_details_in_french_corrects_the_email_and_adds_a_phone(browser, widget) -> None:
+    from playwright.sync_api import expect
+
+    widget.in_morocco()
+    pg, watch = _new_page(browser, locale="fr-FR")
+    pg.goto(widget.url)
+    _open(pg)
+    _expect_hint(pg, "text", "text", "off")
+
+    answer, _ = _ask(pg, "Je souhaite laisser mes coordonnées")
+    expect(answer).to_contain_text("Quel est votre nom ?")
+    _expect_hint(pg, "text", "text", "name")  # the browser may offer the visitor's name
+
+    answer, _ = _ask(pg, "Karim Benali")
+    expect(answer).to_contain_text("Merci, Karim Benali ! Quelle est votre adresse e-mail ?")
+    _expect_hint(pg, "email", "email", "email")  # the e-mail keyboard
+    expect(_quick_reply(pg, "Je préfère donner mon numéro")).to_be_visible()
+
+    answer, _ = _ask(pg, "karim@@exemple")
+    expect(answer).to_contain_text("Cette adresse e-mail ne semble pas correcte")
+    _expect_hint(pg, "email", "email", "email")  # asked again: still the e-mail keyboard
+
+    answer, _ = _ask(pg, "karim.benali@example.com")
+    expect(answer).to_contain_text("Je récapitule : Karim Benali, karim.benali@example.com — est-ce bien ça ?")
+    _expect_hint(pg, "text", "text", "off")
+
+    # An e-mail is enough to be called back; the visitor adds a phone number from the read-back.
+    _click_and_wait(pg, _quick_reply(pg, "Non"))
+    expect(pg.locator(".msg.user").last).to_have_text("Non")
+    expect(pg.locator(".msg.agent").last).to_contain_text("quelle information dois-je corriger ?")
+    _click_and_wait(pg, _quick_reply(pg, "Téléphone"))
+    expect(pg.locator(".msg.agent").last).to_contain_text("À quel numéro de téléphone")
+    _expect_hint(pg, "tel", "tel", "tel")  # the phone keypad
+
+    answer, _ = _ask(pg, "06 12 34 56 78")  # a Moroccan number, written as Moroccans do
+    expect(answer).to_contain_text(
+        "Je récapitule : Karim Benali, karim.benali@example.com, +212 6 12 34 56 78 — est-ce bien ça ?"
+    )
+    expect(answer.locator(".qr button")).to_have_text(["Oui", "Non"])
+    assert widget.org.get("/api/v1/leads").json()["leads"] == [], "nothing is saved before the visitor agrees"
+
+    _click_and_wait(pg, _quick_reply(pg, "Oui"))  # the details are right
+    expect(pg.locator(".msg.agent").last).to_contain_text("Pouvons-nous vous contacter au sujet de votre demande ?")
+    _click_and_wait(pg, _quick_reply(pg, "Oui"))  # consent
+    expect(pg.locator(".msg.agent").last).to_contain_text("Merci, Karim Benali ! L'équipe reviendra vers vous")
+    expect(pg.locator(".qr")).to_have_count(0)
+    _expect_hint(pg, "text", "text", "off")
+    expect(pg.get_by_role("dialog")).to_have_attribute("lang", "fr")
+
+    leads = widget.org.get("/api/v1/leads").json()["leads"]
+    assert len(leads) == 1, leads
+    lead = leads[0]
+    assert (lead["name"], lead["email"], lead["phone"]) == ("Karim Benali", "karim.benali@example.com", "+212612345678")
+    assert lead["consent"] is True and lead["consent_at"], lead
+    assert lead["conversation_id"] == widget.conversation_id(pg)
+    assert lead["agent_id"] == widget.agent_id and lead["language"] == "fr" and lead["kind"] == "lead", lead
+    watch.assert_clean()
+    pg.context.close()
+
+
+SLOT = re.compile(
+    r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) (\d{1,2}) ([A-Z][a-z]+) at (\d{1,2}):(\d{2})"
+)
+DAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+MONTHS = "January February March April May June July August September October November December".split()
+
+
+def _slot_start(label: str, tz: ZoneInfo) -> datetime:
+    """The start of a slot read back in English ("Tuesday 14 January at 10:15"), within the next two weeks."""
+    m = SLOT.fullmatch(label)
+    assert m, label
+    weekday, number, month = DAYS.index(m.group(1)), int(m.group(2)), MONTHS.index(m.group(3)) + 1
+    today = clock.now().astimezone(tz).date()
+    days = [today + timedelta(days=n) for n in range(15)]
+    day = next((d for d in days if (d.weekday(), d.day, d.month) == (weekday, number, month)), None)
+    assert day is not None, f"{label!r} is not a day of the next two weeks"
+    return datetime.combine(day, time(int(m.group(4)), int(m.group(5))), tzinfo=tz)
+
+
+def test_a_visitor_books_an_appointment_in_english_by_picking_an_offered_time(browser, widget) -> None:
+    from playwright.sync_api import expect
+
+    widget.in_morocco(booking=BOOKING)
+    tz = ZoneInfo(CASABLANCA)
+    pg, watch = _new_page(browser, locale="en-US")
+    pg.goto(widget.url)
+    _open(pg, "Open chat")
+
+    answer, _ = _ask(pg, "I'd like to book an appointment")
+    expect(answer).to_contain_text("What day and time would suit you?")
+    expect(answer.locator(".qr button")).to_have_text(["Tomorrow morning", "Tomorrow afternoon", "As soon as possible"])
+    box = pg.locator(".jp input")
+    expect(box).to_have_attribute("placeholder", "e.g. Tuesday at 10am")  # the date hint
+
+    # "Next Tuesday" is 1 to 7 days ahead whatever the day and hour: always open (9:00-19:00), never too soon.
+    answer, _ = _ask(pg, "Next Tuesday at 10am please")
+    expect(answer).to_contain_text("Here are the nearest free times — which suits you?")
+    expect(box).to_have_attribute("placeholder", "Type your message…")
+    labels = answer.locator(".qr button").all_inner_texts()
+    assert labels[-1] == "Other times", labels
+    starts = {label: _slot_start(label, tz) for label in labels[:-1]}
+    asked = next((s for s in starts.values() if s.time() == time(10, 0)), None)
+    assert asked is not None and asked.weekday() == 1, labels  # 10:00 next Tuesday is free: it is offered
+    assert 0 <= (asked.date() - clock.now().astimezone(tz).date()).days <= 7, labels  # 0: if midnight just passed
+    chosen = next(label for label, s in starts.items() if s == asked + timedelta(minutes=15))  # 10:15 is offered too
+    assert all(s.date() == asked.date() for s in starts.values()), labels  # the nearest times, that Tuesday
+
+    _click_and_wait(pg, _quick_reply(pg, chosen))  # the visitor picks another time than the one asked for
+    expect(pg.locator(".msg.user").last).to_have_text(chosen)
+    expect(pg.locator(".msg.agent").last).to_contain_text("May I have your name for the booking?")
+    _expect_hint(pg, "text", "text", "name")
+
+    answer, _ = _ask(pg, "John Smith")
+    expect(answer).to_contain_text("What phone number can we reach you on?")
+    _expect_hint(pg, "tel", "tel", "tel")
+
+    answer, _ = _ask(pg, "06 61 23 45 67")
+    expect(answer).to_contain_text(f"Check-up, {chosen}, for John Smith — shall I book it?")
+    expect(answer.locator(".qr button")).to_have_text(["Yes", "No"])
+    assert widget.org.get("/api/v1/appointments").json()["appointments"] == []
+
+    _click_and_wait(pg, _quick_reply(pg, "Yes"))
+    done = pg.locator(".msg.agent").last
+    expect(done).to_have_text(f"Done: your Check-up is booked for {chosen}. See you soon!")
+    expect(pg.locator(".qr")).to_have_count(0)
+
+    booked = widget.org.get("/api/v1/appointments").json()["appointments"]
+    assert len(booked) == 1, booked
+    appointment = booked[0]
+    assert clock.parse_instant(appointment["start"]) == starts[chosen].astimezone(UTC), (appointment, chosen)
+    assert clock.parse_instant(appointment["end"]) - clock.parse_instant(appointment["start"]) == timedelta(minutes=30)
+    assert (appointment["service_id"], appointment["status"]) == ("checkup", "booked"), appointment
+    assert (appointment["name"], appointment["phone"]) == ("John Smith", "+212661234567"), appointment
+    assert appointment["conversation_id"] == widget.conversation_id(pg) and appointment["language"] == "en"
+    watch.assert_clean()
     pg.context.close()
