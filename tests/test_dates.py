@@ -137,3 +137,26 @@ def test_format_slot():
     assert format_slot(datetime(2026, 12, 1, 9, tzinfo=UTC), CASA, "fr-MA") == "mardi 1 décembre à 9h"
     paris = datetime(2027, 3, 29, 7, tzinfo=UTC)
     assert format_slot(paris, ZoneInfo("Europe/Paris"), "de") == "Monday 29 March at 9:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "at", "part"),
+    [
+        ("ghda m3a 10 sba7", MON, time(10), "morning"),
+        ("nhar ssebt jay m3a 11", date(2026, 12, 5), time(11), None),
+        ("larb3a jaya f l3chiya", date(2026, 12, 2), None, "afternoon"),
+        ("had lkhmis m3a 3", date(2026, 12, 3), time(15), None),
+        ("ba3d ghda m3a 10h", TUE, time(10), None),
+        ("Bghit rendez-vous ljem3a m3a 9", date(2026, 12, 4), time(9), None),
+        ("tnin jay 10h30", MON, time(10, 30), None),
+        ("l7ed", date(2026, 12, 6), None, None),
+    ],
+)
+def test_darija_in_latin_script(text, day, at, part) -> None:
+    when = parse_when(text, lang="fr", tz=CASA, now=NOW)
+    assert (when.date, when.time, when.part_of_day) == (day, at, part)
+    assert not when.ambiguous and not when.past
+
+
+def test_had_alone_is_not_sunday() -> None:
+    assert parse_when("had chi", lang="fr", tz=CASA, now=NOW).empty

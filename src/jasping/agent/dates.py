@@ -30,6 +30,14 @@ WEEKDAYS = {  # normalised name -> weekday (0 = Monday)
     "الاتنين": 0,
     "التلات": 1,
     "لاربعاء": 2,
+    # Darija in Latin script (as typed on phones: 3 = ع, 7 = ح); never the bare "had" ("this")
+    **{w: 0 for w in ("tnin", "letnin", "ltnin", "lithnin", "litnin", "l tnin", "el tnin")},
+    **{w: 1 for w in ("tlat", "tlata", "ttlat", "ltlat", "l tlat", "talat")},
+    **{w: 2 for w in ("larb3a", "larba", "larbi3a", "arb3a", "l arb3a", "larbaa")},
+    **{w: 3 for w in ("lkhmis", "khmis", "l khmis", "lakhmis")},
+    **{w: 4 for w in ("jem3a", "jm3a", "ljem3a", "ljm3a", "jom3a", "jouma3a", "ljam3a", "l jem3a")},
+    **{w: 5 for w in ("sebt", "ssebt", "sabt", "essebt", "s sebt")},
+    **{w: 6 for w in ("l7ed", "lhed", "l had", "el had", "l7ad", "7ed")},
 }
 MONTHS = {
     **{
@@ -87,22 +95,27 @@ _AR_NUMBERS = {  # "الساعة الثالثة": ordinal hour words, feminine, 
     "تسعه": 9,
     "عشره": 10,
 }
-_NEXT = r"(?:prochain|prochaine|qui vient|next|coming|الجاي|القادم|المقبل|الجاية|الجايه|القادمه|المقبله)"
-_THIS = r"(?:ce|cette|this|هذا|هذه)"
+_NEXT = r"(?:prochain|prochaine|qui vient|next|coming|jay|jaya|ljay|الجاي|القادم|المقبل|الجاية|الجايه|القادمه|المقبله)"
+_THIS = r"(?:ce|cette|this|had|هذا|هذه|هاد)"
 _PARTS = [  # (pattern, part of day, means today)
     (r"\b(?:ce soir|tonight|this evening|cette nuit)\b|الليله|هذا المساء|هاد العشيه", "evening", True),
     (r"\b(?:ce matin|this morning)\b|هذا الصباح|هاد الصباح", "morning", True),
     (r"\b(?:cet apres midi|this afternoon)\b|هذا المساء", "afternoon", True),
-    (r"\b(?:matin|matinee|morning)\b|صباحا|الصباح|صباح|فالصباح", "morning", False),
-    (r"\b(?:apres midi|aprem|afternoon)\b|بعد الظهر|بعد الزوال|العصر|فالعشيه", "afternoon", False),
-    (r"\b(?:soir|soiree|evening|night)\b|مساء|المساء|العشيه|ليلا", "evening", False),
+    (r"\b(?:matin|matinee|morning|f?sba7|f?sbah|fsbe7)\b|صباحا|الصباح|صباح|فالصباح", "morning", False),
+    (
+        r"\b(?:apres midi|aprem|afternoon|(?:f ?)?l?3[ae]?chi?y?a|mn ba3d dohr)\b"
+        r"|بعد الظهر|بعد الزوال|العصر|فالعشيه",
+        "afternoon",
+        False,
+    ),
+    (r"\b(?:soir|soiree|evening|night|f ?llil|fllil)\b|مساء|المساء|العشيه|ليلا", "evening", False),
 ]
 _RELATIVE = [  # (pattern, days from today); longer phrases first
-    (r"\b(?:apres demain|day after tomorrow)\b|بعد غدا|بعد غد|بعد غدوه", 2),
+    (r"\b(?:apres demain|day after tomorrow|ba3d ghda|ba3d ghedda|b3d ghda)\b|بعد غدا|بعد غد|بعد غدوه", 2),
     (r"\b(?:avant hier|day before yesterday)\b|قبل امس|قبل البارح", -2),
     (r"\b(?:demain|tomorrow|tmrw|ghda|ghedda)\b|غدا|غدوه|غد", 1),
-    (r"\b(?:aujourd hui|aujourdhui|today|lyoum|ce jour)\b|اليوم|ليوم", 0),
-    (r"\b(?:hier|yesterday|lbareh)\b|امس|البارح", -1),
+    (r"\b(?:aujourd hui|aujourdhui|today|lyoum|lyouma|lyom|ce jour)\b|اليوم|ليوم", 0),
+    (r"\b(?:hier|yesterday|lbareh|lbare7|lbarh)\b|امس|البارح", -1),
 ]
 _VAGUE = re.compile(  # a period, not a day: "next week" is not "in 7 days"
     r"\b(?:(?:la |cette )?semaine (?:prochaine|qui vient)|cette semaine|(?:le )?mois (?:prochain|qui vient)|"
@@ -133,6 +146,7 @@ def _prepare(text: str) -> str:
     text = unicodedata.normalize("NFD", (text or "").translate(_DIGITS).lower())
     text = "".join(c for c in text if unicodedata.category(c) != "Mn").translate(_ARABIC_LETTERS)
     text = re.sub(r"[’'`\-]", " ", text)
+    text = re.sub(r"\b(?:m3a|m3e|mea)\b", "a", text)  # Darija "m3a 10" is "à 10", "at 10"
     text = re.sub(r"(?<![\w])(ب|ل|و|ف)(?=ال)", r"\1 ", text)  # "بالساعة", "وال..." split from the article
     return re.sub(r"\s+", " ", text).strip()
 

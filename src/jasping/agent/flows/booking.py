@@ -203,9 +203,14 @@ def _next_detail(flow: BookingFlow) -> str:
 
 
 def _match_service(services: list[Service], text: str) -> Service | None:
+    """The service named in `text`: its whole name, or one of the names it gives ("Détartrage / Scaling")."""
     norm = f" {normalize(text)} "
     for s in services:
         if f" {normalize(s.name)} " in norm:
+            return s
+    for s in services:
+        names = [normalize(n) for n in re.split(r"\s*[/|]\s*|\s*\(|\)", s.name) if n.strip()]
+        if any(len(n) >= 3 and f" {n} " in norm for n in names):
             return s
     if (m := re.fullmatch(r"\s*(\d{1,2})\s*", text or "")) and 1 <= int(m.group(1)) <= len(services):
         return services[int(m.group(1)) - 1]
