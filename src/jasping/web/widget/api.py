@@ -11,17 +11,15 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
-from jasping.agent.dialogue import decide, needs_dialogue
+from jasping.agent import respond
 from jasping.agent.llm import get_chat_model
 from jasping.agent.llm.base import AgentStep
 from jasping.agent.phrases import phrase
-from jasping.agent.turn import finish_turn, read_turn, record_user_message
 from jasping.agents.models import Agent
 from jasping.config import get_settings
 from jasping.conversations import files
 from jasping.conversations import service as conversations
 from jasping.conversations.models import Conversation
-from jasping.db import session_scope
 from jasping.errors import Forbidden, Invalid, TooLarge
 from jasping.privacy import consent as consents
 from jasping.security import ratelimit
@@ -211,22 +209,15 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Re
     settings = get_settings()
     ratelimit.check(Limit("widget-messages-conversation", settings.widget_messages_per_conversation), conversation.id)
     ratelimit.check(Limit("widget-messages-agent", settings.widget_messages_per_agent), agent.id)
-    model = get_chat_model(settings)
-    turn = read_turn(
-        db, conversation=conversation, agent=agent, text=body.text, client_message_id=body.client_message_id
-    )
-    if turn.replay is not None:  # a retry of a message already answered
-        return MessageOut(reply=_stored_reply(turn.replay))
-    streaming = "text/event-stream" in request.headers.get("accept", "")
-    dialogue = needs_dialogue(conversation, turn.context.user_text, turn.context.language)
     org_id = conversation.org_id
-    db.commit()  # the read transaction ends here
-    if dialogue:  # a dialogue writes its state with the reply: one transaction
-        with session_scope(org_id) as w:
-            current = w.get(Conversation, turn.conversation_id)
-            record_user_message(w, conversation=current, turn=turn)
-            step = decide(w, conversation=current, turn=turn, model=model)
-            finish_turn(w, conversation=current, turn=turn, step=step, model_name=model.name)
+    db.commit()  # the read transaction of the token check ends here
+    model = get_chat_model(settings)
+    begun = respond.begin(org_id, conversation.id, body.text, body.client_message_id)
+    if isinstance(begun, respond.Reply):  # a retry of a message already answered
+        return MessageOut(reply=_stored_reply(begun.message))
+    streaming = "text/event-stream" in request.headers.get("accept", "")
+    if begun.dialogue:  # a dialogue decides the whole reply first
+        step = respond.in_dialogue(org_id, begun.turn, model).step
         if not streaming:
             return MessageOut(reply=_reply(step))
         events = [
@@ -234,25 +225,18 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Re
             _event("reply", {"reply": _reply(step).model_dump()}),
             _event("done", {}),
         ]
-        return StreamingResponse(
-            iter(events),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-        )
-    with session_scope(org_id) as w:  # the customer's message is saved before the model answers
-        record_user_message(w, conversation=w.get(Conversation, turn.conversation_id), turn=turn)
+        return StreamingResponse(iter(events), media_type="text/event-stream", headers=_SSE_HEADERS)
+    respond.store_message(org_id, begun.turn)
     if streaming:
         return StreamingResponse(
-            _stream(model, turn, org_id),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+            _stream(model, begun.turn, org_id), media_type="text/event-stream", headers=_SSE_HEADERS
         )
-    step = model.respond(turn.context)
-    with session_scope(org_id) as w:
-        finish_turn(
-            w, conversation=w.get(Conversation, turn.conversation_id), turn=turn, step=step, model_name=model.name
-        )
+    step = model.respond(begun.turn.context)
+    respond.store_reply(org_id, begun.turn, step, model.name)
     return MessageOut(reply=_reply(step))
+
+
+_SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
 def _event(name: str, data: dict) -> str:
@@ -269,9 +253,7 @@ def _stream(model, turn, org_id: str) -> Iterator[str]:  # noqa: ANN001
     if step is None:
         yield _event("error", {"code": "internal", "message": "the agent could not answer"})
         return
-    with session_scope(org_id) as s:
-        conversation = s.get(Conversation, turn.conversation_id)
-        finish_turn(s, conversation=conversation, turn=turn, step=step, model_name=model.name)
+    respond.store_reply(org_id, turn, step, model.name)
     yield _event("reply", {"reply": _reply(step).model_dump()})
     yield _event("done", {})
 

@@ -1,0 +1,89 @@
+"""One customer message in, the agent's reply out — for any channel that does not stream (web chat's JSON path,
+WhatsApp, SMS, voice).
+
+The reads (history, language, retrieval) run in a read transaction; the writes in short ones, so that on SQLite
+one slow turn never blocks other conversations. `then(session, conversation, reply_message, step)` runs in the
+transaction that stores the reply: a channel queues its delivery there, so the reply and its delivery are saved
+together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from jasping.agent.dialogue import decide, needs_dialogue
+from jasping.agent.llm import get_chat_model
+from jasping.agent.llm.base import AgentStep, ChatModel
+from jasping.agent.turn import PreparedTurn, finish_turn, read_turn, record_user_message
+from jasping.agents.models import Agent
+from jasping.config import get_settings
+from jasping.conversations.models import Conversation, Message
+from jasping.db import ScopedSession, session_scope
+
+Then = Callable[[ScopedSession, Conversation, Message, AgentStep], None]
+
+
+@dataclass
+class Reply:
+    step: AgentStep | None  # None when the message was a retry of one already answered
+    message: Message  # the stored reply (detached; read its fields, not its relations)
+    replayed: bool = False
+
+
+@dataclass
+class Begun:
+    turn: PreparedTurn
+    dialogue: bool  # a dialogue (lead, booking) decides the reply: nothing can be streamed before it
+
+
+def begin(org_id: str, conversation_id: str, text: str, client_message_id: str | None = None) -> Begun | Reply:
+    """Read everything the turn needs, in a read transaction; a retry of an answered message is its `Reply`."""
+    with session_scope(org_id, write=False) as r:
+        conversation = r.get(Conversation, conversation_id)
+        agent = r.get(Agent, conversation.agent_id)
+        turn = read_turn(r, conversation=conversation, agent=agent, text=text, client_message_id=client_message_id)
+        if turn.replay is not None:
+            return Reply(None, turn.replay, replayed=True)
+        return Begun(turn, needs_dialogue(conversation, turn.context.user_text, turn.context.language))
+
+
+def in_dialogue(org_id: str, turn: PreparedTurn, model: ChatModel, then: Then | None = None) -> Reply:
+    """The reply of a dialogue turn: the message, the dialogue's new state and the reply in one transaction."""
+    with session_scope(org_id) as w:
+        current = w.get(Conversation, turn.conversation_id)
+        record_user_message(w, conversation=current, turn=turn)
+        step = decide(w, conversation=current, turn=turn, model=model)
+        message = finish_turn(w, conversation=current, turn=turn, step=step, model_name=model.name)
+        if then:
+            then(w, current, message, step)
+    return Reply(step, message)
+
+
+def store_message(org_id: str, turn: PreparedTurn) -> None:
+    """Save the customer's message before the model answers (a failed answer keeps the question)."""
+    with session_scope(org_id) as w:
+        record_user_message(w, conversation=w.get(Conversation, turn.conversation_id), turn=turn)
+
+
+def store_reply(org_id: str, turn: PreparedTurn, step: AgentStep, model_name: str, then: Then | None = None) -> Reply:
+    with session_scope(org_id) as w:
+        current = w.get(Conversation, turn.conversation_id)
+        message = finish_turn(w, conversation=current, turn=turn, step=step, model_name=model_name)
+        if then:
+            then(w, current, message, step)
+    return Reply(step, message)
+
+
+def respond(
+    org_id: str, conversation_id: str, text: str, *, client_message_id: str | None = None, then: Then | None = None
+) -> Reply:
+    """Store the customer's message (once per `client_message_id`), decide the reply, store it."""
+    model = get_chat_model(get_settings())
+    begun = begin(org_id, conversation_id, text, client_message_id)
+    if isinstance(begun, Reply):
+        return begun
+    if begun.dialogue:
+        return in_dialogue(org_id, begun.turn, model, then)
+    store_message(org_id, begun.turn)
+    return store_reply(org_id, begun.turn, model.respond(begun.turn.context), model.name, then)
