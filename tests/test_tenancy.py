@@ -29,6 +29,13 @@ def _operations(client):  # noqa: ANN001, ANN202
 def _body(method: str, path: str) -> dict | None:
     if path.endswith("/sources"):
         return {"type": "text", "title": "Intruder", "text": "smuggled"}
+    if path.endswith("/channels"):
+        return {
+            "type": "twilio",
+            "phone_number": "+212522999999",
+            "account_sid": "AC" + "0" * 32,
+            "auth_token": "t" * 32,
+        }
     if method in ("POST", "PATCH", "PUT"):
         return {"name": "Intruder"} if "agents" in path else {}
     return None
@@ -47,7 +54,9 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
         files={"file": ("note.txt", b"Beta's note", "text/plain")},
         headers={"Authorization": f"Bearer {b_conversation['session_token']}"},
     ).json()["file"]
+    b_channel = b.post(f"/api/v1/agents/{b_agent['id']}/channels", json=_body("POST", "/channels")).json()
     ids = {
+        "channel_id": b_channel["id"],
         "file_id": b_file["id"],
         "agent_id": b_agent["id"],
         "key_id": b_key["id"],
@@ -74,6 +83,7 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
                 "source_not_found",
                 "conversation_not_found",
                 "file_not_found",
+                "channel_not_found",
             ), r.text
             checked += 1
     assert checked >= 8
@@ -106,6 +116,7 @@ def test_every_api_endpoint_needs_credentials(client, make_org) -> None:
             conversation_id="cnv_x",
             public_key="pk_x",
             file_id="fil_x",
+            channel_id="chn_x",
         )
         for headers in ({}, {"Authorization": "Bearer jp_00000000_wrong"}, {"Authorization": "Basic abc"}):
             r = client.request(method, url, headers=headers, json=_body(method, url))

@@ -12,9 +12,21 @@ from fastapi.staticfiles import StaticFiles
 from jasping import __version__, logs
 from jasping.config import get_settings
 from jasping.web import errors, ops
-from jasping.web.api import agents, appointments, auth, conversations, keys, knowledge, leads, organization
+from jasping.web.api import (
+    agents,
+    appointments,
+    auth,
+    channels,
+    conversations,
+    keys,
+    knowledge,
+    leads,
+    organization,
+)
 from jasping.web.dashboard import STATIC_DIR, knowledge_views, playground_views
 from jasping.web.dashboard import views as dashboard
+from jasping.web.webhooks import twilio as twilio_webhooks
+from jasping.web.webhooks import whatsapp as whatsapp_webhooks
 from jasping.web.widget import api as widget_api
 from jasping.web.widget import script as widget_script
 
@@ -43,11 +55,24 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_middleware(ops.EdgeMiddleware)
     app.include_router(ops.router)
-    for module in (auth, agents, keys, knowledge, organization, conversations, leads, appointments, widget_api):
+    for module in (
+        auth,
+        agents,
+        keys,
+        knowledge,
+        organization,
+        conversations,
+        leads,
+        appointments,
+        channels,
+        widget_api,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(dashboard.router)
     app.include_router(knowledge_views.router)
     app.include_router(playground_views.router)
     app.include_router(widget_script.router)
+    app.include_router(whatsapp_webhooks.router)
+    app.include_router(twilio_webhooks.router)
     return app

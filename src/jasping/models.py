@@ -1,6 +1,7 @@
 """Imports every table so that `Base.metadata` is complete (migrations, tests, the data map)."""
 
 from jasping.agents.models import Agent
+from jasping.channels.models import ChannelConnection, Delivery, InboundEvent
 from jasping.conversations.models import Contact, Conversation, ConversationFile, Message
 from jasping.crypto import DataKey
 from jasping.db import Base
@@ -20,13 +21,16 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "Base",
+    "ChannelConnection",
     "Chunk",
     "ConsentRecord",
     "Contact",
     "Conversation",
     "ConversationFile",
     "DataKey",
+    "Delivery",
     "Document",
+    "InboundEvent",
     "JobRun",
     "Lead",
     "LoginSession",

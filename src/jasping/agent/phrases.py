@@ -61,6 +61,21 @@ PHRASES: dict[str, dict[str, str]] = {
         "fr": "Merci, j'ai bien reçu « {name} ». Il est enregistré avec notre conversation ; l'équipe le verra.",
         "ar": "شكرًا، لقد استلمت «{name}». تم حفظ الملف مع محادثتنا وسيطّلع عليه الفريق.",
     },
+    "file_refused": {
+        "en": "Sorry, I can't keep this kind of file. Please send a photo, a PDF, or a Word or Excel document.",
+        "fr": "Désolé, je ne peux pas garder ce type de fichier. Envoyez une photo, un PDF, un document Word ou Excel.",
+        "ar": "عذرًا، لا يمكنني حفظ هذا النوع من الملفات. أرسل صورة أو ملف PDF أو مستند Word أو Excel.",
+    },
+    "unsupported_message": {
+        "en": "Sorry, I can't read this kind of message. Could you write your question to me as text?",
+        "fr": "Désolé, je ne peux pas lire ce type de message. Pouvez-vous m'écrire votre question ?",
+        "ar": "عذرًا، لا يمكنني قراءة هذا النوع من الرسائل. هل يمكنك كتابة سؤالك نصًا؟",
+    },
+    "shared_noted": {
+        "en": "Thank you, I've noted it for the team.",
+        "fr": "Merci, je l'ai transmis à l'équipe.",
+        "ar": "شكرًا، لقد أحلته إلى الفريق.",
+    },
     "handoff_open": {
         "en": "Of course. I've let the team know: a member of the team will reply here shortly.",
         "fr": "Bien sûr. J'ai prévenu l'équipe : un membre de l'équipe vous répondra ici très bientôt.",

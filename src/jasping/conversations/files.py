@@ -32,11 +32,38 @@ _TEXT_SUFFIXES = {".csv": "text/csv", ".md": "text/markdown"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def kind_of(data: bytes, filename: str) -> tuple[str, str]:
+_AUDIO_VIDEO = (
+    (b"OggS", "audio/ogg", ".ogg"),
+    (b"ID3", "audio/mpeg", ".mp3"),
+    (b"\xff\xfb", "audio/mpeg", ".mp3"),
+    (b"\xff\xf3", "audio/mpeg", ".mp3"),
+    (b"#!AMR", "audio/amr", ".amr"),
+)
+_MP4_AUDIO = (b"M4A ", b"M4B ")
+_MP4_VIDEO = (b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"3gp4", b"3gp5", b"3gp6", b"qt  ", b"dash", b"MSNV")
+
+
+def _audio_video(data: bytes) -> tuple[str, str] | None:
+    """Voice notes and videos (WhatsApp sends them); None when the bytes are neither."""
+    for magic, ctype, suffix in _AUDIO_VIDEO:
+        if data.startswith(magic):
+            return ctype, suffix
+    if data[4:8] == b"ftyp":
+        if data[8:12] in _MP4_AUDIO:
+            return "audio/mp4", ".m4a"
+        if data[8:12] in _MP4_VIDEO:
+            return ("video/3gpp", ".3gp") if data[8:11] == b"3gp" else ("video/mp4", ".mp4")
+    return None
+
+
+def kind_of(data: bytes, filename: str, *, audio_video: bool = False) -> tuple[str, str]:
     """The content type and usual suffix of a customer's file, from its bytes (the name only tells text kinds
-    apart). Anything else — programs, archives, scripts disguised as images — is refused."""
+    apart). Anything else — programs, archives, scripts disguised as images — is refused. `audio_video`: voice
+    notes and videos are accepted too (a messaging app's media)."""
     if not data:
         raise Invalid("the file is empty", code="empty_file")
+    if audio_video and (found := _audio_video(data)):
+        return found
     for magic, ctype, suffix in _IMAGES:
         if data.startswith(magic):
             return ctype, suffix
@@ -85,13 +112,14 @@ def save_file(
     data: bytes,
     channel: str = "web",
     client_message_id: str | None = None,
+    audio_video: bool = False,
 ) -> tuple[ConversationFile, Message]:
     """Store a customer's file with the conversation and the message that carries it. The stored bytes are
     removed again if the transaction does not commit, so no orphan file is left behind."""
     settings = get_settings()
     if len(data) > settings.widget_max_file_mb * 1024 * 1024:
         raise TooLarge(f"the file is larger than {settings.widget_max_file_mb} MB")
-    ctype, suffix = kind_of(data, filename or "")
+    ctype, suffix = kind_of(data, filename or "", audio_video=audio_video)
     count = session.execute(
         select(func.count()).select_from(ConversationFile).where(ConversationFile.conversation_id == conversation.id)
     ).scalar_one()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jasping import clock
@@ -24,6 +24,7 @@ class Contact(TenantScoped, Base):
     email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     locale: Mapped[str | None] = mapped_column(String(8))
+    sms_opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # sent STOP
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
 

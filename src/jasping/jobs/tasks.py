@@ -62,6 +62,38 @@ def verify_audit_chain() -> dict:
     return {"ok": result.ok, "checked": result.checked, "problem": result.problem}
 
 
+@huey.task(retries=4, retry_delay=15)
+def handle_inbound(org_id: str, event_id: str) -> str:
+    """Handle one webhook event of a channel (the customer's message, a delivery status)."""
+    from jasping.channels.inbound import handle
+
+    return handle(org_id, event_id)
+
+
+@huey.task()
+def deliver(org_id: str, delivery_id: str) -> str:
+    """Send one reply through its provider (retries are scheduled by the delivery itself)."""
+    from jasping.channels.deliveries import send
+
+    return send(org_id, delivery_id)
+
+
+@periodic("sweep_channels", every=timedelta(minutes=1), cron={"minute": "*"})
+def sweep_channels() -> dict:
+    """Send again the deliveries left queued or whose worker died mid-send; handle events left behind."""
+    from jasping.channels.deliveries import enqueue, sweep
+    from jasping.channels.inbound import stalled_events
+
+    with session_scope() as s:
+        due = sweep(s)
+        events = stalled_events(s)
+    for org_id, delivery_id in due:
+        enqueue(org_id, delivery_id)
+    for org_id, event_id in events:
+        handle_inbound(org_id, event_id)
+    return {"deliveries": len(due), "events": len(events)}
+
+
 def _register_with_huey() -> None:
     for job in REGISTRY.values():
 

@@ -1,0 +1,63 @@
+"""`POST /webhooks/twilio/sms` and `/webhooks/twilio/status`: Twilio's form posts, each checked with
+`X-Twilio-Signature` (the `twilio` package's RequestValidator, on the public URL from JASPING_BASE_URL)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+from twilio.request_validator import RequestValidator
+
+from jasping.channels import inbound, twilio_sms
+from jasping.channels.connections import e164
+from jasping.channels.models import ChannelConnection
+from jasping.db import session_scope
+from jasping.errors import Forbidden, Invalid, Unauthorized
+from jasping.web.webhooks.common import log, public_url, raw_body, route
+
+router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+async def signed_form(request: Request, number_field: str) -> tuple[dict[str, str], str, str]:
+    """The form Twilio posted, once its signature is checked with the auth token of the number it is for;
+    (form, org_id, connection_id)."""
+    body = await raw_body(request)
+    signature = request.headers.get("x-twilio-signature")
+    if not signature:
+        raise Unauthorized("the X-Twilio-Signature header is missing", code="missing_signature")
+    try:
+        form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError as exc:
+        raise Invalid("the body is not a form", code="invalid_form") from exc
+    number = e164(form.get(number_field) or "")
+    if not number:
+        raise Invalid(f"the form has no {number_field} number", code="invalid_form")
+    with session_scope(write=False) as s:
+        connection = route(s, "twilio", number)
+        token, org_id, connection_id = connection.secrets.get("auth_token", ""), connection.org_id, connection.id
+    if not RequestValidator(token).validate(public_url(request), form, signature):
+        log.warning("Twilio webhook with a wrong signature for %s", connection_id)
+        raise Forbidden("the signature does not match", code="bad_signature")
+    return form, org_id, connection_id
+
+
+def _store(org_id: str, connection_id: str, event) -> None:  # noqa: ANN001
+    with session_scope(org_id) as s:
+        inbound.receive(s, s.get(ChannelConnection, connection_id), [event] if event else [])
+
+
+@router.post("/sms")
+async def sms(request: Request) -> Response:
+    """An SMS to a connected number: stored, then answered by SMS (STOP and START are honoured)."""
+    form, org_id, connection_id = await signed_form(request, "To")
+    _store(org_id, connection_id, twilio_sms.parse(form))
+    return Response(EMPTY_TWIML, media_type="application/xml")
+
+
+@router.post("/status")
+async def status(request: Request) -> Response:
+    """A status callback of a message we sent (`From` is the business number)."""
+    form, org_id, connection_id = await signed_form(request, "From")
+    _store(org_id, connection_id, twilio_sms.parse_status(form))
+    return Response(status_code=204)
