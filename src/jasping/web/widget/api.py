@@ -16,6 +16,7 @@ from jasping.agent.llm import get_chat_model
 from jasping.agent.llm.base import AgentStep
 from jasping.agent.phrases import phrase
 from jasping.agents.models import Agent
+from jasping.channels import webchat
 from jasping.config import get_settings
 from jasping.conversations import files
 from jasping.conversations import service as conversations
@@ -108,10 +109,11 @@ class HistoryItem(BaseModel):
 
 
 def _reply(step: AgentStep) -> ReplyOut:
+    out = webchat.outgoing(step)
     return ReplyOut(
-        text=step.text,
+        text=out.text,
         citations=[CitationOut(title=c.title, url=c.url, snippet=c.snippet) for c in step.citations],
-        quick_replies=step.quick_replies,
+        quick_replies=out.buttons,
         input_hint=InputHint(type=step.input_hint),
         language=step.language,
     )
@@ -212,7 +214,8 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Re
     org_id = conversation.org_id
     db.commit()  # the read transaction of the token check ends here
     model = get_chat_model(settings)
-    begun = respond.begin(org_id, conversation.id, body.text, body.client_message_id)
+    event = webchat.incoming(body.text, body.client_message_id)
+    begun = respond.begin(org_id, conversation.id, event.text, event.provider_id or None)
     if isinstance(begun, respond.Reply):  # a retry of a message already answered
         return MessageOut(reply=_stored_reply(begun.message))
     streaming = "text/event-stream" in request.headers.get("accept", "")
