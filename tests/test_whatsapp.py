@@ -357,6 +357,8 @@ def test_one_contact_across_the_website_and_whatsapp(client, wa, graph) -> None:
     conversations = org.get("/api/v1/conversations").json()["conversations"]
     assert {c["channel"] for c in conversations} == {"web", "whatsapp"}
     assert len({c["contact_id"] for c in conversations}) == 1, "the same person, one contact"
+    history = org.get("/api/v1/conversations", params={"contact_id": conversations[0]["contact_id"]}).json()
+    assert len(history["conversations"]) == 2
 
 
 def test_dead_letters_and_channels_stay_in_their_organization(client, wa, make_org) -> None:

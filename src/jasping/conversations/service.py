@@ -122,11 +122,19 @@ def history(session: Session, conversation_id: str, limit: int = 50) -> list[Mes
 
 
 def list_conversations(
-    session: Session, *, agent_id: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+    session: Session,
+    *,
+    agent_id: str | None = None,
+    contact_id: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> list[Conversation]:
     query = select(Conversation).order_by(Conversation.last_message_at.desc(), Conversation.id)
     if agent_id:
         query = query.where(Conversation.agent_id == agent_id)
+    if contact_id:
+        query = query.where(Conversation.contact_id == contact_id)
     if status:
         query = query.where(Conversation.status == status)
     return list(session.execute(query.limit(limit).offset(offset)).scalars())

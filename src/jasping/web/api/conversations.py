@@ -63,12 +63,15 @@ def list_conversations(
     principal: CurrentPrincipal,
     db: DbSession,
     agent_id: str | None = Query(None, max_length=40),
+    contact_id: str | None = Query(None, max_length=40),
     status: str | None = Query(None, pattern="^(open|handoff|closed)$"),
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0),
 ) -> dict:
-    """Newest first; filter by `agent_id` and `status`."""
-    rows = service.list_conversations(db, agent_id=agent_id, status=status, limit=limit, offset=offset)
+    """Newest first; filter by `agent_id`, `contact_id` (one person's history on every channel) and `status`."""
+    rows = service.list_conversations(
+        db, agent_id=agent_id, contact_id=contact_id, status=status, limit=limit, offset=offset
+    )
     return {"conversations": [ConversationRead.model_validate(c) for c in rows]}
 
 
