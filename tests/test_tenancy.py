@@ -41,6 +41,27 @@ def _body(method: str, path: str) -> dict | None:
     return None
 
 
+def _dead_delivery(org_id: str, channel_id: str) -> str:
+    """A reply of org B that could not be delivered (on the dead-letter list)."""
+    from jasping.channels.models import Delivery
+    from jasping.db import new_id, session_scope
+
+    delivery_id = new_id("dlv")
+    with session_scope(org_id) as s:
+        s.add(
+            Delivery(
+                id=delivery_id,
+                org_id=org_id,
+                connection_id=channel_id,
+                to="+212612345678",
+                body='{"text": "Beta reply"}',
+                state="dead",
+                last_error="refused",
+            )
+        )
+    return delivery_id
+
+
 def test_every_id_endpoint_answers_404_for_another_organizations_objects(client, make_org) -> None:
     a, b = make_org("Alpha"), make_org("Beta")
     b_agent = b.post("/api/v1/agents", json={"name": "Beta bot"}).json()
@@ -55,8 +76,10 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
         headers={"Authorization": f"Bearer {b_conversation['session_token']}"},
     ).json()["file"]
     b_channel = b.post(f"/api/v1/agents/{b_agent['id']}/channels", json=_body("POST", "/channels")).json()
+    b_delivery = _dead_delivery(b.id, b_channel["id"])
     ids = {
         "channel_id": b_channel["id"],
+        "delivery_id": b_delivery,
         "file_id": b_file["id"],
         "agent_id": b_agent["id"],
         "key_id": b_key["id"],
@@ -84,12 +107,14 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
                 "conversation_not_found",
                 "file_not_found",
                 "channel_not_found",
+                "delivery_not_found",
             ), r.text
             checked += 1
     assert checked >= 8
     # and B's objects are unchanged
     assert b.get(f"/api/v1/agents/{b_agent['id']}").json()["name"] == "Beta bot"
     assert b.get("/api/v1/api-keys").json()["api_keys"][0]["revoked_at"] is None
+    assert [d["id"] for d in b.get(f"/api/v1/agents/{b_agent['id']}/dead-letters").json()["deliveries"]] == [b_delivery]
 
 
 def test_lists_show_only_own_organization(client, make_org) -> None:
@@ -117,6 +142,7 @@ def test_every_api_endpoint_needs_credentials(client, make_org) -> None:
             public_key="pk_x",
             file_id="fil_x",
             channel_id="chn_x",
+            delivery_id="dlv_x",
         )
         for headers in ({}, {"Authorization": "Bearer jp_00000000_wrong"}, {"Authorization": "Basic abc"}):
             r = client.request(method, url, headers=headers, json=_body(method, url))

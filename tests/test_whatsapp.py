@@ -152,7 +152,8 @@ def test_every_payload_kind_is_accepted_and_handled(client, wa, graph, name) -> 
     assert _count("inbound_events") == 1
     with get_engine().connect() as conn:
         state = conn.execute(text("SELECT state FROM inbound_events")).scalar_one()
-    assert state == "done", name
+    # a status for a message we do not know (yet) waits for the sweep to try it again; everything else is done
+    assert state == ("received" if name.startswith("status_") else "done"), name
     sends = graph.sent()
     conversations = org.get("/api/v1/conversations").json()["conversations"]
     if name.startswith("status_"):

@@ -23,9 +23,10 @@ from jasping.web.api import (
     leads,
     organization,
 )
-from jasping.web.dashboard import STATIC_DIR, knowledge_views, playground_views
+from jasping.web.dashboard import STATIC_DIR, channels_views, knowledge_views, playground_views
 from jasping.web.dashboard import views as dashboard
 from jasping.web.webhooks import twilio as twilio_webhooks
+from jasping.web.webhooks import twilio_voice as twilio_voice_webhooks
 from jasping.web.webhooks import whatsapp as whatsapp_webhooks
 from jasping.web.widget import api as widget_api
 from jasping.web.widget import script as widget_script
@@ -71,8 +72,10 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(dashboard.router)
     app.include_router(knowledge_views.router)
+    app.include_router(channels_views.router)
     app.include_router(playground_views.router)
     app.include_router(widget_script.router)
     app.include_router(whatsapp_webhooks.router)
     app.include_router(twilio_webhooks.router)
+    app.include_router(twilio_voice_webhooks.router)
     return app

@@ -145,6 +145,185 @@ PHRASES: dict[str, dict[str, str]] = {
     "qr_booking": {"en": "Book an appointment", "fr": "Prendre rendez-vous", "ar": "حجز موعد"},
     "qr_lead": {"en": "Leave my details", "fr": "Laisser mes coordonnées", "ar": "ترك بياناتي"},
     "qr_question": {"en": "Ask a question", "fr": "Poser une question", "ar": "طرح سؤال"},
+    # ---- phone calls (Twilio voice): spoken, so short sentences and no lists or links ----
+    "voice_hello": {
+        "en": "Hello, and thank you for calling {business}.",
+        "fr": "Bonjour, et merci d'avoir appelé {business}.",
+        "ar": "مرحبًا، وشكرًا لاتصالك بـ{business}.",
+    },
+    "voice_hello_plain": {
+        "en": "Hello, and thank you for calling.",
+        "fr": "Bonjour, et merci de votre appel.",
+        "ar": "مرحبًا، وشكرًا لاتصالك.",
+    },
+    "voice_recorded": {
+        "en": "This call may be recorded.",
+        "fr": "Cet appel peut être enregistré.",
+        "ar": "قد يتم تسجيل هذه المكالمة.",
+    },
+    "voice_open": {
+        "en": "I can answer your questions, book an appointment, or put you through to the team.",
+        "fr": "Je peux répondre à vos questions, prendre un rendez-vous ou vous passer l'équipe.",
+        "ar": "يمكنني الإجابة عن أسئلتك، أو حجز موعد، أو تحويلك إلى الفريق.",
+    },
+    "voice_help": {
+        "en": "I can answer your questions, book an appointment or arrange a call back.",
+        "fr": "Je peux répondre à vos questions, prendre un rendez-vous ou organiser un rappel.",
+        "ar": "يمكنني الإجابة عن أسئلتك، أو حجز موعد، أو ترتيب معاودة الاتصال بك.",
+    },
+    "voice_language_key": {
+        "en": "For English, press {digit}.",
+        "fr": "Pour le français, appuyez sur {digit}.",
+        "ar": "للعربية، اضغط على {digit}.",
+    },
+    "voice_closed": {
+        "en": (
+            "Our team is away right now, but I can answer your questions, book an appointment or arrange a call back."
+        ),
+        "fr": (
+            "Notre équipe est absente pour le moment, mais je peux répondre à vos questions, prendre un rendez-vous "
+            "ou organiser un rappel."
+        ),
+        "ar": "فريقنا غير متاح حاليًا، لكن يمكنني الإجابة عن أسئلتك، أو حجز موعد، أو ترتيب معاودة الاتصال بك.",
+    },
+    "voice_closed_until": {
+        "en": (
+            "Our team is away right now and back {when}, but I can answer your questions, book an appointment "
+            "or arrange a call back."
+        ),
+        "fr": (
+            "Notre équipe est absente pour le moment, elle revient {when}, mais je peux répondre à vos questions, "
+            "prendre un rendez-vous ou organiser un rappel."
+        ),
+        "ar": (
+            "فريقنا غير متاح حاليًا وسيعود يوم {when}، لكن يمكنني الإجابة عن أسئلتك، أو حجز موعد، "
+            "أو ترتيب معاودة الاتصال بك."
+        ),
+    },
+    "voice_ask": {
+        "en": "How can I help you?",
+        "fr": "Comment puis-je vous aider ?",
+        "ar": "كيف يمكنني مساعدتك؟",
+    },
+    "voice_silence": {
+        "en": "Sorry, I didn't hear you.",
+        "fr": "Pardon, je ne vous ai pas entendu.",
+        "ar": "عذرًا، لم أسمعك.",
+    },
+    "voice_goodbye": {
+        "en": "Thank you for calling. Goodbye!",
+        "fr": "Merci de votre appel. Au revoir !",
+        "ar": "شكرًا لاتصالك. مع السلامة!",
+    },
+    "voice_transferring": {
+        "en": "Please hold on, I'm putting you through to a member of the team.",
+        "fr": "Ne quittez pas, je vous passe un membre de l'équipe.",
+        "ar": "يرجى الانتظار، سأحولك إلى أحد أعضاء الفريق.",
+    },
+    "voice_no_answer": {
+        "en": (
+            "I'm sorry, nobody could answer. I've noted your number, {phone}, "
+            "and the team will call you back as soon as possible. Goodbye!"
+        ),
+        "fr": (
+            "Je suis désolé, personne n'a pu répondre. J'ai noté votre numéro, {phone}, "
+            "et l'équipe vous rappellera dès que possible. Au revoir !"
+        ),
+        "ar": "عذرًا، لم يتمكن أحد من الرد. لقد سجلت رقمك، {phone}، وسيعاود الفريق الاتصال بك في أقرب وقت. مع السلامة!",
+    },
+    "voice_no_answer_anonymous": {
+        "en": (
+            'I\'m sorry, nobody could answer. If you would like a call back, say "call me back" '
+            "and give me your number."
+        ),
+        "fr": (
+            "Je suis désolé, personne n'a pu répondre. Si vous souhaitez être rappelé, dites « rappelez-moi » "
+            "et donnez-moi votre numéro."
+        ),
+        "ar": "عذرًا، لم يتمكن أحد من الرد. إن كنت تريد أن نعاود الاتصال بك، قل «اتصلوا بي» وأعطني رقمك.",
+    },
+    "voice_callback_offer": {
+        "en": (
+            "Nobody from the team can take your call right now. "
+            "Shall we call you back on the number you're calling from?"
+        ),
+        "fr": (
+            "Personne de l'équipe ne peut vous répondre pour le moment. Voulez-vous qu'on vous rappelle à ce numéro ?"
+        ),
+        "ar": "لا يمكن لأحد من الفريق الرد على مكالمتك الآن. هل تريد أن نعاود الاتصال بك على الرقم الذي تتصل منه؟",
+    },
+    "voice_callback_offer_until": {
+        "en": (
+            "Nobody from the team can take your call right now; they're back {when}. "
+            "Shall we call you back on the number you're calling from?"
+        ),
+        "fr": (
+            "Personne de l'équipe ne peut vous répondre pour le moment ; l'équipe revient {when}. "
+            "Voulez-vous qu'on vous rappelle à ce numéro ?"
+        ),
+        "ar": (
+            "لا يمكن لأحد من الفريق الرد على مكالمتك الآن؛ سيعود الفريق يوم {when}. "
+            "هل تريد أن نعاود الاتصال بك على الرقم الذي تتصل منه؟"
+        ),
+    },
+    "voice_callback_anonymous": {
+        "en": (
+            "Nobody from the team can take your call right now. "
+            'If you would like a call back, say "call me back" and give me your number.'
+        ),
+        "fr": (
+            "Personne de l'équipe ne peut vous répondre pour le moment. "
+            "Si vous souhaitez être rappelé, dites « rappelez-moi » et donnez-moi votre numéro."
+        ),
+        "ar": (
+            "لا يمكن لأحد من الفريق الرد على مكالمتك الآن. إن كنت تريد أن نعاود الاتصال بك، قل «اتصلوا بي» وأعطني رقمك."
+        ),
+    },
+    "voice_callback_noted": {
+        "en": "Thank you. The team will call you back on {phone} as soon as possible. Goodbye!",
+        "fr": "Merci. L'équipe vous rappellera au {phone} dès que possible. Au revoir !",
+        "ar": "شكرًا لك. سيعاود الفريق الاتصال بك على {phone} في أقرب وقت. مع السلامة!",
+    },
+    "voice_callback_declined": {
+        "en": "All right. How else can I help you?",
+        "fr": "D'accord. Puis-je vous aider autrement ?",
+        "ar": "حسنًا. كيف يمكنني مساعدتك بطريقة أخرى؟",
+    },
+    "voice_use_caller_number": {
+        "en": "Shall we use the number you're calling from? Just say yes, or tell me another number.",
+        "fr": (
+            "Voulez-vous que l'on utilise le numéro depuis lequel vous appelez ? "
+            "Dites oui, ou donnez-moi un autre numéro."
+        ),
+        "ar": "هل نستخدم الرقم الذي تتصل منه؟ قل نعم، أو أعطني رقمًا آخر.",
+    },
+    "voice_or_caller_number": {
+        "en": 'You can also say "this number" to use the number you\'re calling from.',
+        "fr": "Vous pouvez aussi dire « ce numéro » pour utiliser le numéro depuis lequel vous appelez.",
+        "ar": "يمكنك أيضًا أن تقول «هذا الرقم» لاستخدام الرقم الذي تتصل منه.",
+    },
+    "voice_booking_phone": {
+        "en": "We have your number as {phone}.",
+        "fr": "Nous avons votre numéro : {phone}.",
+        "ar": "رقمك لدينا هو {phone}.",
+    },
+    "voice_options": {
+        "en": "You can say: {options}.",
+        "fr": "Vous pouvez dire : {options}.",
+        "ar": "يمكنك أن تقول: {options}.",
+    },
+    "voice_or": {"en": "or", "fr": "ou", "ar": "أو"},
+    "voice_plus": {"en": "plus", "fr": "plus", "ar": "زائد"},
+    "voice_anything_else": {
+        "en": "Is there anything else I can help you with?",
+        "fr": "Puis-je vous aider pour autre chose ?",
+        "ar": "هل يمكنني مساعدتك في شيء آخر؟",
+    },
+    "voice_error": {
+        "en": "Sorry, I ran into a problem. Could you say that again?",
+        "fr": "Pardon, j'ai rencontré un problème. Pouvez-vous répéter ?",
+        "ar": "عذرًا، واجهت مشكلة. هل يمكنك الإعادة؟",
+    },
 }
 
 

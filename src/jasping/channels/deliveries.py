@@ -145,13 +145,14 @@ def _message_state(session: Session, delivery: Delivery, state: str, error: str 
         message.meta = meta
 
 
-def record_status(session: Session, connection: ChannelConnection, event: Incoming) -> None:
-    """A provider's status for a sent message: delivered, read, or failed (never moving backwards)."""
+def record_status(session: Session, connection: ChannelConnection, event: Incoming) -> bool:
+    """A provider's status for a sent message: delivered, read, or failed (never moving backwards). False when
+    no delivery has that provider id (yet: a status can arrive before the sender stored the id)."""
     delivery = session.execute(
         select(Delivery).where(Delivery.connection_id == connection.id, Delivery.provider_id == event.provider_id)
     ).scalar()
     if delivery is None:
-        return
+        return False
     status = event.status or ""
     if status == "failed":
         delivery.state, delivery.last_error = "failed", (event.error or "failed")[:500]
@@ -159,6 +160,7 @@ def record_status(session: Session, connection: ChannelConnection, event: Incomi
     elif STATUS_ORDER.get(status, -1) > STATUS_ORDER.get(delivery.state, 99):
         delivery.state = status
         _message_state(session, delivery, status)
+    return True
 
 
 def sweep(session: Session) -> list[tuple[str, str]]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +28,7 @@ from jasping.db import after_commit, new_id, session_scope, unscoped
 from jasping.errors import DomainError
 
 log = logging.getLogger(__name__)
+STATUS_TRIES = 3  # a status for a message we cannot find yet is tried again by the sweep, then dropped
 CHANNEL_OF = {"whatsapp": "whatsapp", "twilio": "sms"}  # connection type -> conversation channel
 
 
@@ -70,9 +73,10 @@ def handle(org_id: str, event_id: str) -> str:
         event = Incoming.from_dict(json.loads(row.body))
         connection = s.get(ChannelConnection, row.connection_id)
         if event.kind == "status":
-            deliveries.record_status(s, connection, event)
-            _done(row)
-            return "status"
+            if deliveries.record_status(s, connection, event) or row.attempts >= STATUS_TRIES:
+                _done(row)
+                return "status"
+            return "status_early"  # before the sender stored the provider's id: the sweep tries again
         conversation_id = _conversation(s, connection, event).id
     try:
         outcome = _answer(org_id, event_id, connection.id, conversation_id, event)
@@ -128,11 +132,30 @@ def _answer(org_id: str, event_id: str, connection_id: str, conversation_id: str
             reply = conversations.add_message(s, conversation, role="assistant", text=text, meta={"language": lang})
             then(s, conversation, reply, None)
         return "unsupported"
-    reply = respond.respond(org_id, conversation_id, event.text, client_message_id=event.provider_id, then=then)
+    text = _chosen_option(org_id, conversation_id, event.text)
+    reply = respond.respond(org_id, conversation_id, text, client_message_id=event.provider_id, then=then)
     if reply.replayed:  # handled before, its delivery queued then; this run only closes the event
         with session_scope(org_id) as s:
             _done(s.get(InboundEvent, event_id))
     return "answered"
+
+
+def _chosen_option(org_id: str, conversation_id: str, text: str) -> str:
+    """A customer who answers "2" to a reply whose options were listed ("1. …, 2. …" on SMS or read out on a
+    call) chose the second option: the agent reads that option's words."""
+    number = re.fullmatch(r"\s*(\d{1,2})\s*[.)]?\s*", text or "")
+    if not number:
+        return text
+    with session_scope(org_id, write=False) as r:
+        last = r.execute(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.role == "assistant")
+            .order_by(Message.seq.desc())
+            .limit(1)
+        ).scalar()
+        options = list((last.meta or {}).get("quick_replies") or []) if last is not None else []
+    n = int(number.group(1))
+    return options[n - 1] if 1 <= n <= len(options) else text
 
 
 def _sms_keyword(event: Incoming, connection_id: str, org_id: str) -> str | None:
@@ -213,11 +236,14 @@ def _react(session: Session, conversation: Conversation, event: Incoming) -> Non
         message.meta = {**(message.meta or {}), "reaction": event.text or None}
 
 
-def _conversation(session: Session, connection: ChannelConnection, event: Incoming) -> Conversation:
+def _conversation(
+    session: Session, connection: ChannelConnection, event: Incoming, channel: str | None = None
+) -> Conversation:
     """The customer's open conversation with the agent on this channel, or a new one; the contact is the one
-    with the same phone number in the organization, whichever channel it came from."""
+    with the same phone number in the organization, whichever channel it came from. `channel` names the
+    conversation's channel when the connection's type does not say it (a Twilio number takes SMS and calls)."""
     contact = contact_for_phone(session, connection.org_id, event.sender, event.sender_name)
-    channel = CHANNEL_OF.get(connection.type, connection.type)
+    channel = channel or CHANNEL_OF.get(connection.type, connection.type)
     conversation = session.execute(
         select(Conversation)
         .where(
@@ -245,6 +271,9 @@ def _conversation(session: Session, connection: ChannelConnection, event: Incomi
 def contact_for_phone(session: Session, org_id: str, phone: str, name: str = "") -> Contact:
     """The organization's contact with this E.164 number (found by its keyed hash), created when there is none."""
     digest = get_keyring().blind_index(org_id, phone)
+    if session.get_bind().dialect.name == "postgresql":  # two workers, one new number: one contact (SQLite
+        # writers are serialised already); held until the transaction ends, so the conversation is one too
+        session.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": int(digest[:15], 16)})
     contact = session.execute(select(Contact).where(Contact.phone_hash == digest).limit(1)).scalar()
     if contact is None:
         contact = Contact(id=new_id("cot"), org_id=org_id, phone=phone, phone_hash=digest, name=name or None)

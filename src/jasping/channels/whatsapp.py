@@ -17,11 +17,11 @@ import httpx
 
 from jasping.channels.base import Capabilities, Incoming, Outgoing, ProviderError, Sent
 from jasping.channels.connections import e164
+from jasping.channels.http import client
 from jasping.channels.models import ChannelConnection
 from jasping.config import get_settings
 
 CAPABILITIES = Capabilities(buttons=3, list_rows=10, button_chars=20, media=True, templates=True, max_chars=4096)
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _RETRY_CODES = {4, 80007, 130429, 131000, 131016, 131048, 131056, 133004}  # rate limits, temporary errors
 _WINDOW_CODES = {131047, 470}  # re-engagement: more than 24 hours since the customer's last message
 _MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
@@ -245,11 +245,10 @@ class WhatsAppAdapter:
         fitted = out if out.template else out.fit(CAPABILITIES)
         token = connection.secrets["access_token"]
         try:
-            response = httpx.post(
+            response = client().post(
                 f"{_graph()}/{connection.address}/messages",
                 json=request_body(to, fitted),
                 headers={"Authorization": f"Bearer {token}"},
-                timeout=TIMEOUT,
             )
         except httpx.HTTPError as exc:
             raise ProviderError(f"Graph API unreachable: {type(exc).__name__}", retry=True) from exc
@@ -265,13 +264,13 @@ class WhatsAppAdapter:
         headers = {"Authorization": f"Bearer {connection.secrets['access_token']}"}
         limit = get_settings().widget_max_file_mb * 1024 * 1024
         try:
-            info = httpx.get(f"{_graph()}/{media['id']}", headers=headers, timeout=TIMEOUT)
+            info = client().get(f"{_graph()}/{media['id']}", headers=headers)
             if info.status_code >= 300:
                 raise _error(info)
             url = info.json().get("url")
             if not url:
                 raise ProviderError("Graph API: no URL for the media", retry=False)
-            with httpx.stream("GET", url, headers=headers, timeout=TIMEOUT, follow_redirects=True) as response:
+            with client().stream("GET", url, headers=headers, follow_redirects=True) as response:
                 if response.status_code >= 300:
                     raise _error(response)
                 data = bytearray()

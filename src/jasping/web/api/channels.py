@@ -1,4 +1,5 @@
-"""`/api/v1/agents/{agent_id}/channels`: connect an agent to WhatsApp or a Twilio number; the dead-letter list."""
+"""`/api/v1/agents/{agent_id}/channels`: connect an agent to WhatsApp or a Twilio number; the dead-letter list and
+sending a dead-lettered reply again."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ from datetime import datetime
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
+from jasping.agents.service import get_agent
 from jasping.channels import connections, deliveries
 from jasping.channels.connections import ChannelIn
+from jasping.channels.models import ChannelConnection, Delivery
+from jasping.db import ScopedSession
+from jasping.errors import NotFound
+from jasping.security import audit
+from jasping.security.audit import Actor
 from jasping.web.api import API
 from jasping.web.deps import AdminPrincipal, CurrentPrincipal, DbSession
 
@@ -71,3 +78,40 @@ def dead_letters(
     connections.list_connections(db, agent_id)  # 404 for an agent of another organization
     rows = deliveries.dead_letters(db, agent_id=agent_id, limit=limit)
     return {"deliveries": [DeliveryRead.model_validate(d, from_attributes=True) for d in rows]}
+
+
+def agent_delivery(db: ScopedSession, agent_id: str, delivery_id: str) -> Delivery:
+    """A delivery sent through one of the agent's channels; 404 for another agent's or organization's."""
+    get_agent(db, agent_id)  # 404 for an agent of another organization
+    delivery = db.get(Delivery, delivery_id)
+    connection = db.get(ChannelConnection, delivery.connection_id) if delivery is not None else None
+    if connection is None or connection.agent_id != agent_id:
+        raise NotFound("no such delivery", code="delivery_not_found")
+    return delivery
+
+
+def send_again(db: ScopedSession, *, agent_id: str, delivery_id: str, actor: Actor) -> tuple[Delivery, bool]:
+    """Queue a dead-lettered reply of the agent again (the API's and the dashboard's "Send again"); (the delivery,
+    whether it was dead-lettered). One that is not dead-lettered is left as it is."""
+    delivery = agent_delivery(db, agent_id, delivery_id)
+    was_dead, attempts = delivery.state == "dead", delivery.attempts
+    deliveries.retry(db, delivery.id)
+    if was_dead:
+        audit.record(
+            db,
+            actor=actor,
+            action="delivery.retry",
+            org_id=delivery.org_id,
+            object_type="delivery",
+            object_id=delivery.id,
+            detail={"agent_id": agent_id, "attempts": attempts},
+        )
+    return delivery, was_dead
+
+
+@router.post("/dead-letters/{delivery_id}/retry", status_code=202, response_model=DeliveryRead)
+def retry_dead_letter(agent_id: str, delivery_id: str, principal: AdminPrincipal, db: DbSession) -> DeliveryRead:
+    """Send a dead-lettered reply again, with a fresh set of retries: it answers `state: "queued"` and leaves the
+    dead-letter list. A delivery that is not dead-lettered (sent again already) is answered as it is."""
+    delivery, _ = send_again(db, agent_id=agent_id, delivery_id=delivery_id, actor=principal.actor)
+    return DeliveryRead.model_validate(delivery, from_attributes=True)

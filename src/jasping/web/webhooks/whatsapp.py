@@ -6,6 +6,7 @@ import hmac
 import json
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import select
 
@@ -50,13 +51,19 @@ async def notify(request: Request) -> dict:
         raise Invalid("the body is not valid JSON", code="invalid_json") from exc
     if not isinstance(payload, dict):
         raise Invalid("the body is not a WhatsApp notification", code="invalid_payload")
+    return await run_in_threadpool(_store, payload, body, signature)
+
+
+def _store(payload: dict, body: bytes, signature: str) -> dict:
+    """Check the signature of every number the payload is for, then store its events (database work: run in a
+    worker thread, never on the event loop)."""
     targets = []
     for number in sorted(whatsapp.phone_number_ids(payload)):  # every signature checked before anything is stored
         with session_scope(write=False) as s:
             connection = route(s, "whatsapp", number)
             secret, target = connection.secrets.get("app_secret", ""), (number, connection.org_id, connection.id)
         if not whatsapp.signature_ok(secret, body, signature):
-            log.warning("WhatsApp webhook with a wrong signature for %s", connection.id)
+            log.warning("WhatsApp webhook with a wrong signature for %s", target[2])
             raise Forbidden("the signature does not match", code="bad_signature")
         targets.append(target)
     received = 0
