@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +38,7 @@ class ProviderStub:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.next_ids: deque[str] = deque()  # provider ids to give the next sent messages
+        self._hangs: deque[float] = deque()  # seconds the next send requests wait before answering
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -74,6 +76,10 @@ class ProviderStub:
                 ctype = self.headers.get("content-type", "")
                 body = json.loads(raw) if "json" in ctype else dict(parse_qsl(raw.decode()))
                 stub._record(self, body)
+                with stub._lock:
+                    hang = stub._hangs.popleft() if stub._hangs else 0.0
+                if hang:
+                    time.sleep(hang)  # the sender may be killed meanwhile
                 failure = stub._next_failure()
                 if failure:
                     return self._reply(*failure)
@@ -108,6 +114,11 @@ class ProviderStub:
         """The next `times` send requests answer `status` with `body`."""
         with self._lock:
             self._failures.extend([(status, body)] * times)
+
+    def hang(self, seconds: float) -> None:
+        """The next send request is answered only after `seconds`."""
+        with self._lock:
+            self._hangs.append(seconds)
 
     def sent(self) -> list[Request]:
         """The message sends received (WhatsApp and Twilio), in order."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import subprocess
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from conftest import JASPING, cli_env
 from jasping import clock
 from jasping.config import get_settings
 from jasping.db import get_engine, session_scope, unscoped
@@ -370,3 +373,57 @@ def test_dead_letters_and_channels_stay_in_their_organization(client, wa, make_o
     assert other.client.delete(f"/api/v1/agents/{agent['id']}/channels/{channel['id']}").status_code == 404
     assert org.client.delete(f"/api/v1/agents/{agent['id']}/channels/{channel['id']}").status_code == 204
     assert org.get(f"/api/v1/agents/{agent['id']}/channels").json()["channels"] == []
+
+
+def _wait(condition, timeout: float = 60.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _delivery_state() -> str | None:
+    with get_engine().connect() as conn:
+        return conn.execute(text("SELECT state FROM deliveries")).scalar()
+
+
+def test_a_real_worker_killed_mid_delivery_loses_nothing(client, wa, graph, db_url, monkeypatch) -> None:
+    """Real processes: the webhook only stores and queues; a `jasping worker` answers and starts sending; it is
+    killed (SIGKILL) while the Graph API has not answered; a new worker and the sweep deliver the reply."""
+    from jasping.jobs.queue import huey
+
+    env = cli_env(db_url, JASPING_WHATSAPP_GRAPH_URL=graph.url + "/v21.0", JASPING_DELIVERY_LEASE_SECONDS="2")
+    monkeypatch.setattr(huey, "immediate", False)  # jobs go to the real queue, shared with the worker processes
+    huey.flush()
+    graph.hang(60)  # the first send never gets its answer
+    workers = [subprocess.Popen([JASPING, "worker", "--workers", "1", "--no-periodic"], env=env)]
+    try:
+        started = time.monotonic()
+        assert post_text(wa, "What are your opening hours?").status_code == 200
+        assert time.monotonic() - started < 1.0, "acknowledged at once; the work is the worker's"
+        _wait(lambda: len(graph.sent()) == 1)  # the worker is sending the reply
+        assert _delivery_state() == "sending"
+        workers[0].kill()
+        workers[0].wait(timeout=20)
+        time.sleep(2.5)  # the dead worker's lease runs out
+        workers.append(subprocess.Popen([JASPING, "worker", "--workers", "1", "--no-periodic"], env=env))
+        out = subprocess.run(
+            [JASPING, "jobs", "run-due", "--force", "--json"], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0, out.stderr
+        _wait(lambda: _delivery_state() == "sent")
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait(timeout=20)
+        huey.flush()
+    assert len(graph.sent()) == 2 and graph.sent()[0].body == graph.sent()[1].body  # sent again, the same reply
+    org = wa[0]
+    (conversation,) = org.get("/api/v1/conversations").json()["conversations"]
+    assert conversation["message_count"] == 2, "one question, one reply: nothing lost, nothing doubled"
+
+
+def post_text(wa, body: str):  # noqa: ANN001, ANN201
+    payload = _payload("text")
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = body
+    return wa[3](payload)

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     widget_messages_per_agent: int = 3000
     # Files customers send in the chat: the largest accepted, and how many one conversation may hold.
     widget_max_file_mb: int = 10
+    # A reply being sent is leased this long; a worker that died mid-send leaves it to the sweep after that.
+    delivery_lease_seconds: int = 120
     widget_files_per_conversation: int = 20
     allow_private_urls: bool = False  # let URL sources reach private addresses (tests, intranets)
     log_level: str = "INFO"

@@ -14,18 +14,19 @@ import json
 import logging
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from jasping import clock
 from jasping.channels.base import Incoming, Outgoing, ProviderError
 from jasping.channels.models import ChannelConnection, Delivery
+from jasping.config import get_settings
 from jasping.conversations.models import Contact, Conversation, Message
 from jasping.db import after_commit, new_id, session_scope, unscoped
 
 log = logging.getLogger(__name__)
 BACKOFF = (5, 30, 120, 600, 1800)  # seconds before the 2nd, 3rd… attempt; after the last, dead-lettered
-LEASE = timedelta(minutes=2)  # a delivery being sent longer than this is taken as lost and sent again
+QUEUED_GRACE = timedelta(seconds=30)  # a queued delivery not taken by its job within this is queued again
 WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window after the customer's last message
 STATUS_ORDER = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
 
@@ -89,7 +90,8 @@ def send(org_id: str, delivery_id: str) -> str:
             return "sending"  # another worker holds the lease
         if delivery.state == "queued" and clock.as_utc(delivery.next_attempt_at) > now + timedelta(seconds=1):
             return "queued"  # not due yet (an early copy of a scheduled retry)
-        delivery.state, delivery.attempts, delivery.next_attempt_at = "sending", delivery.attempts + 1, now + LEASE
+        lease = timedelta(seconds=get_settings().delivery_lease_seconds)  # a dead worker's send is retried after it
+        delivery.state, delivery.attempts, delivery.next_attempt_at = "sending", delivery.attempts + 1, now + lease
         connection = s.get(ChannelConnection, delivery.connection_id)
         out = Outgoing.from_dict(json.loads(delivery.body))
         window = _window_open(s, delivery.conversation_id)
@@ -172,14 +174,16 @@ def sweep(session: Session) -> list[tuple[str, str]]:
             session.execute(
                 select(Delivery)
                 .where(
-                    or_(Delivery.state == "queued", Delivery.state == "sending"),
-                    Delivery.next_attempt_at <= now - timedelta(seconds=30),
+                    or_(
+                        and_(Delivery.state == "sending", Delivery.next_attempt_at <= now),  # the lease ran out
+                        and_(Delivery.state == "queued", Delivery.next_attempt_at <= now - QUEUED_GRACE),
+                    )
                 )
                 .limit(500)
             ).scalars()
         )
         for row in rows:
-            row.state = "queued"
+            row.state, row.next_attempt_at = "queued", now
         return [(r.org_id, r.id) for r in rows]
 
 
