@@ -427,3 +427,36 @@ def post_text(wa, body: str):  # noqa: ANN001, ANN201
     payload = _payload("text")
     payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = body
     return wa[3](payload)
+
+
+def test_outbound_request_shapes() -> None:
+    """The Graph API `messages` bodies of the WhatsApp docs: text, reply buttons, lists, media, templates."""
+    from jasping.channels.base import Outgoing
+    from jasping.channels.whatsapp import CAPABILITIES, request_body
+
+    text_ = request_body("+212612345678", Outgoing("Hello"))
+    assert text_ == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "212612345678",
+        "type": "text",
+        "text": {"preview_url": False, "body": "Hello"},
+    }
+    slots = [f"Tuesday 1 Dec {h}:00" for h in range(9, 15)]
+    listed = request_body("+1", Outgoing("Which time?", buttons=slots).fit(CAPABILITIES))
+    assert listed["type"] == "interactive" and listed["interactive"]["type"] == "list"
+    rows = listed["interactive"]["action"]["sections"][0]["rows"]
+    assert [r["title"] for r in rows] == slots and len({r["id"] for r in rows}) == len(rows)
+    assert len(listed["interactive"]["action"]["button"]) <= 20
+    too_many = Outgoing("Which?", buttons=[f"option {n}" for n in range(12)]).fit(CAPABILITIES)
+    assert too_many.buttons == too_many.choices == [] and "12. option 11" in too_many.text
+    image = request_body("+1", Outgoing("Our map", media={"type": "image", "link": "https://example.org/map.png"}))
+    assert image["type"] == "image" and image["image"] == {"link": "https://example.org/map.png", "caption": "Our map"}
+    doc = request_body("+1", Outgoing("", media={"type": "document", "id": "4490709327384033"}))
+    assert doc["type"] == "document" and doc["document"] == {"id": "4490709327384033"}
+    template = request_body("+1", Outgoing("x", template={"name": "follow_up", "language": "fr", "parameters": ["Hi"]}))
+    assert template["template"] == {
+        "name": "follow_up",
+        "language": {"code": "fr"},
+        "components": [{"type": "body", "parameters": [{"type": "text", "text": "Hi"}]}],
+    }
