@@ -171,7 +171,7 @@ def _sms_keyword(event: Incoming, connection_id: str, org_id: str) -> str | None
 def _noted(org_id: str, event_id: str, conversation_id: str, event: Incoming, then) -> str:  # noqa: ANN001
     """A shared location, shared contacts or an order: kept in the conversation for the team and acknowledged
     (an order also goes to a person); an SMS STOP or START changes the contact's opt-out, with no reply (Twilio
-    confirms it to the customer itself)."""
+    confirms it to the customer itself, and answers HELP)."""
     with session_scope(org_id) as s:
         conversation = s.get(Conversation, conversation_id)
         lang = conversation.language or "en"
@@ -180,10 +180,11 @@ def _noted(org_id: str, event_id: str, conversation_id: str, event: Incoming, th
         if event.type == "text":  # STOP / START
             from jasping.channels.twilio_sms import keyword
 
-            contact = s.get(Contact, conversation.contact_id)
-            contact.sms_opted_out = keyword(event.text) == "stop"
+            contact, word = s.get(Contact, conversation.contact_id), keyword(event.text)
+            if word in ("stop", "start"):
+                contact.sms_opted_out = word == "stop"
             _done(s.get(InboundEvent, event_id))
-            return "opted_out" if contact.sms_opted_out else "opted_in"
+            return {"stop": "opted_out", "start": "opted_in"}.get(word or "", "help")
         if event.type == "order":
             conversations.flag_for_human(s, conversation, "order")
         reply = conversations.add_message(

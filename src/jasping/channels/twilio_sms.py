@@ -7,18 +7,15 @@ we also record it on the contact so the agent never queues a message to them unt
 
 from __future__ import annotations
 
-import functools
-import ssl
-
 import httpx
 
 from jasping.channels.base import Capabilities, Incoming, Outgoing, ProviderError, Sent
 from jasping.channels.connections import e164
+from jasping.channels.http import client
 from jasping.channels.models import ChannelConnection
 from jasping.config import get_settings
 
 CAPABILITIES = Capabilities(buttons=0, list_rows=0, media=False, templates=False, max_chars=1600)
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "arret", "arrêt", "stop sms"}
 # Not "yes", which Twilio also takes as an opt-in: here it is far more often the answer to the agent's question, and
 # a keyword gets no reply. Twilio's own opt-out confirmation tells the customer to send START.
@@ -26,20 +23,18 @@ START_WORDS = {"start", "unstop"}
 _NO_RETRY = {21211, 21408, 21610, 21612, 21614, 30004, 30005, 30006}  # invalid / unreachable / opted out
 
 
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context for every request: `httpx.post` builds a new one each call otherwise (it loads the CA
-    bundle, ~25 ms of CPU), more than the rest of a delivery costs the worker."""
-    return httpx.create_ssl_context()
+HELP_WORDS = {"help", "info", "aide"}  # Twilio answers these itself: the agent stays silent
 
 
 def keyword(text: str) -> str | None:
-    """ "stop" or "start" when the whole message is an opt-out or opt-in keyword."""
+    """ "stop", "start" or "help" when the whole message is one of the carrier keywords."""
     word = " ".join(text.strip().lower().split()).strip(".!")
     if word in STOP_WORDS:
         return "stop"
     if word in START_WORDS:
         return "start"
+    if word in HELP_WORDS:
+        return "help"
     return None
 
 
@@ -75,7 +70,7 @@ class TwilioSmsAdapter:
         if base:
             form["StatusCallback"] = f"{base.rstrip('/')}/webhooks/twilio/status"
         try:
-            response = httpx.post(url, data=form, auth=(sid, token), timeout=TIMEOUT, verify=_tls())
+            response = client().post(url, data=form, auth=(sid, token))
         except httpx.HTTPError as exc:
             raise ProviderError(f"Twilio unreachable: {type(exc).__name__}", retry=True) from exc
         if response.status_code >= 300:

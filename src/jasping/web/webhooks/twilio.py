@@ -40,13 +40,17 @@ async def signed_form(
     number = e164(form.get(number_field) or "")
     if not number:
         raise Invalid(f"the form has no {number_field} number", code="invalid_form")
-    with session_scope(write=False) as s:
-        connection = route(s, "twilio", number)
-        token, org_id, connection_id = connection.secrets.get("auth_token", ""), connection.org_id, connection.id
+    token, org_id, connection_id = await run_in_threadpool(_route, number)
     if not RequestValidator(token).validate(public_url(request), form, signature):
         log.warning("Twilio webhook with a wrong signature for %s", connection_id)
         raise Forbidden("the signature does not match", code="bad_signature")
     return form, org_id, connection_id
+
+
+def _route(number: str) -> tuple[str, str, str]:
+    with session_scope(write=False) as s:
+        connection = route(s, "twilio", number)
+        return connection.secrets.get("auth_token", ""), connection.org_id, connection.id
 
 
 def _store(org_id: str, connection_id: str, event) -> None:  # noqa: ANN001
@@ -74,5 +78,5 @@ async def status(request: Request) -> Response:
     if _is_call(form):
         await run_in_threadpool(twilio_voice.call_status, org_id, connection_id, form)
         return Response(status_code=204)
-    _store(org_id, connection_id, twilio_sms.parse_status(form))
+    await run_in_threadpool(_store, org_id, connection_id, twilio_sms.parse_status(form))
     return Response(status_code=204)
