@@ -37,15 +37,30 @@ class Begun:
     dialogue: bool  # a dialogue (lead, booking) decides the reply: nothing can be streamed before it
 
 
-def begin(org_id: str, conversation_id: str, text: str, client_message_id: str | None = None) -> Begun | Reply:
-    """Read everything the turn needs, in a read transaction; a retry of an answered message is its `Reply`."""
+def begin(
+    org_id: str,
+    conversation_id: str,
+    text: str,
+    client_message_id: str | None = None,
+    *,
+    read: tuple[ScopedSession, Conversation, Agent] | None = None,
+) -> Begun | Reply:
+    """Read everything the turn needs, in a read transaction (the caller's, with the conversation and agent it
+    has loaded, when it passes `read`); a retry of an answered message is its `Reply`."""
+    if read is not None:
+        return _begin(*read, text, client_message_id)
     with session_scope(org_id, write=False) as r:
         conversation = r.get(Conversation, conversation_id)
-        agent = r.get(Agent, conversation.agent_id)
-        turn = read_turn(r, conversation=conversation, agent=agent, text=text, client_message_id=client_message_id)
-        if turn.replay is not None:
-            return Reply(None, turn.replay, replayed=True)
-        return Begun(turn, needs_dialogue(conversation, turn.context.user_text, turn.context.language))
+        return _begin(r, conversation, r.get(Agent, conversation.agent_id), text, client_message_id)
+
+
+def _begin(
+    session: ScopedSession, conversation: Conversation, agent: Agent, text: str, client_message_id: str | None
+) -> Begun | Reply:
+    turn = read_turn(session, conversation=conversation, agent=agent, text=text, client_message_id=client_message_id)
+    if turn.replay is not None:
+        return Reply(None, turn.replay, replayed=True)
+    return Begun(turn, needs_dialogue(conversation, turn.context.user_text, turn.context.language))
 
 
 def in_dialogue(org_id: str, turn: PreparedTurn, model: ChatModel, then: Then | None = None) -> Reply:

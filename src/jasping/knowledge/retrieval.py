@@ -7,6 +7,8 @@ process has changed the agent's knowledge, the index is rebuilt before answering
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import threading
 from collections import Counter, OrderedDict
@@ -108,7 +110,26 @@ def _load(session: Session, agent_id: str, version: int) -> AgentIndex:
         dim = next(len(b) for b in blobs if b is not None) // 4  # as stored (a remote model's size may be unknown)
         dense = DenseIndex.from_blobs(ids, blobs, dim)
     main_language = languages.most_common(1)[0][0] if languages else None
-    return AgentIndex(version, LexicalIndex.build(items), passages, ids, dense, main_language)
+    index = AgentIndex(version, LexicalIndex.build(items), passages, ids, dense, main_language)
+    del rows, chunk_rows, items, blobs
+    _give_back_memory()
+    return index
+
+
+def _give_back_memory() -> None:
+    """Return the build's freed memory to the system (glibc keeps it otherwise: on 20,000 chunks the process
+    stayed ~90 MB larger than what the index holds). A no-op where glibc's `malloc_trim` is absent."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
 
 
 def _embedder() -> Embedder | None:

@@ -212,10 +212,12 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Re
     ratelimit.check(Limit("widget-messages-conversation", settings.widget_messages_per_conversation), conversation.id)
     ratelimit.check(Limit("widget-messages-agent", settings.widget_messages_per_agent), agent.id)
     org_id = conversation.org_id
-    db.commit()  # the read transaction of the token check ends here
     model = get_chat_model(settings)
     event = webchat.incoming(body.text, body.client_message_id)
-    begun = respond.begin(org_id, conversation.id, event.text, event.provider_id or None)
+    begun = respond.begin(
+        org_id, conversation.id, event.text, event.provider_id or None, read=(db, conversation, agent)
+    )
+    db.commit()  # the read transaction ends here: the writes below are short transactions of their own
     if isinstance(begun, respond.Reply):  # a retry of a message already answered
         return MessageOut(reply=_stored_reply(begun.message))
     streaming = "text/event-stream" in request.headers.get("accept", "")
