@@ -12,36 +12,20 @@ unchanged) and once the flow is over. Every step has intent "booking".
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from jasping.agent.dates import When, format_slot, parse_when
 from jasping.agent.flows import contact_fields as cf
+from jasping.agent.flows.booking_slots import conf_of, free, iso, nearest, service_of, spread, utc, within_hours
 from jasping.agent.flows.booking_state import BookingFlow, BookingSettings
 from jasping.agent.flows.booking_words import _ASAP, _ORDINALS, _OTHER, _PARTS, BOOKING_PHRASES, OFFER, _p
 from jasping.agent.intents import detect_intent, normalize
 from jasping.agent.llm.base import AgentStep, ToolCall
-from jasping.scheduling.availability import Interval, Service, free_slots
+from jasping.scheduling.availability import Interval, Service
 
 __all__ = ["BOOKING_PHRASES", "BookingFlow", "BookingSettings", "advance", "reprompt", "slot_taken", "start"]
 __all__ += ["start_cancel", "start_reschedule"]
-
-
-def _conf(flow: BookingFlow) -> BookingSettings:
-    return BookingSettings.from_dict(flow.settings)
-
-
-def _service(flow: BookingFlow) -> Service:
-    services = _conf(flow).services
-    return next((s for s in services if s.id == flow.service_id), services[0])
-
-
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(ZoneInfo("UTC")).isoformat().replace("+00:00", "Z")
-
-
-def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _step(text: str, lang: str, *, hint: str = "text", replies: list[str] | None = None, calls=None) -> AgentStep:
@@ -54,52 +38,21 @@ def _join(*parts: str) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _free(flow: BookingFlow, now: datetime, busy: list[Interval]) -> list[datetime]:
-    """Every free slot within the horizon (a rescheduled appointment does not block itself)."""
-    conf = _conf(flow)
-    if flow.mode == "reschedule" and flow.appointment_id:
-        own = next((a for a in flow.appointments if str(a["id"]) == str(flow.appointment_id)), None)
-        busy = [b for b in busy if not own or b.start != _utc(str(own["start"]))]
-    closed = {date.fromisoformat(d) for d in conf.closed_dates}
-    return free_slots(
-        hours=conf.hours,
-        tz=ZoneInfo(conf.tz),
-        service=_service(flow),
-        busy=busy,
-        start=now,
-        end=now + timedelta(days=conf.horizon_days),
-        now=now,
-        step_min=conf.step_min,
-        min_notice_min=conf.min_notice_min,
-        closed_dates=closed,
-    )
-
-
-def _nearest(slots: list[datetime], target: datetime) -> list[datetime]:
-    return sorted(sorted(slots, key=lambda s: abs(s - target))[:OFFER])
-
-
-def _spread(slots: list[datetime]) -> list[datetime]:
-    if len(slots) <= OFFER:
-        return slots
-    return [slots[round(i * (len(slots) - 1) / (OFFER - 1))] for i in range(OFFER)]
-
-
 def _offer(flow: BookingFlow, slots: list[datetime], lang: str, lead_in: str = "") -> tuple[BookingFlow, AgentStep]:
     """Offer `slots` as quick replies (or say there is none and end the flow)."""
     if not slots:
         flow.step, flow.outcome = "done", "no_slots"
         call = ToolCall("handoff_to_human", {"reason": "no_free_slot"})
         return flow, _step(_join(lead_in, _p("no_slots", lang)), lang, calls=[call])
-    tz = ZoneInfo(_conf(flow).tz)
-    flow.step, flow.offered, flow.slot = "pick", [_iso(s) for s in slots], None
+    tz = ZoneInfo(conf_of(flow).tz)
+    flow.step, flow.offered, flow.slot = "pick", [iso(s) for s in slots], None
     replies = [format_slot(s, tz, lang) for s in slots] + [_p("qr_other", lang)]
     return flow, _step(_join(lead_in, _p("offer", lang)), lang, hint="choice", replies=replies)
 
 
 def _propose(flow: BookingFlow, when: When, lang: str, now: datetime, busy: list[Interval]):
     """Slots for what the customer asked: the exact time when free, else the nearest, saying why."""
-    conf, slots = _conf(flow), _free(flow, now, busy)
+    conf, slots = conf_of(flow), free(flow, now, busy)
     tz = ZoneInfo(conf.tz)
     if when.past:
         return _offer(flow, slots[:OFFER], lang, _p("past", lang))
@@ -123,34 +76,18 @@ def _propose(flow: BookingFlow, when: When, lang: str, now: datetime, busy: list
     if when.time:
         target = datetime.combine(day, when.time).replace(tzinfo=tz)
         if target in slots:
-            return _offer(flow, _nearest(slots, target), lang)
-        reason = "closed_day" if closed else "taken" if _within_hours(conf, flow, target) else "closed_time"
+            return _offer(flow, nearest(slots, target), lang)
+        reason = "closed_day" if closed else "taken" if within_hours(conf, flow, target) else "closed_time"
         if reason == "taken" and target < now + timedelta(minutes=conf.min_notice_min):
             reason = "too_soon"  # free, but inside the notice the business needs
-        return _offer(flow, _nearest(slots, target), lang, _p(reason, lang))
+        return _offer(flow, nearest(slots, target), lang, _p(reason, lang))
     lo, hi = _PARTS.get(when.part_of_day or "", (0, 24))
     on_day = [s for s in slots if s.astimezone(tz).date() == day and lo <= s.astimezone(tz).hour < hi]
     if on_day:
-        return _offer(flow, _spread(on_day), lang)
+        return _offer(flow, spread(on_day), lang)
     target = datetime.combine(day, datetime.min.time()).replace(tzinfo=tz) + timedelta(hours=lo)
     later = [s for s in slots if s >= target] or slots
     return _offer(flow, later[:OFFER], lang, _p("closed_day" if closed else "full_day", lang))
-
-
-def _within_hours(conf: BookingSettings, flow: BookingFlow, target: datetime) -> bool:
-    """True when a slot starting at `target` fits in an opening period, busy or not."""
-    end = target + timedelta(days=1)
-    return target in free_slots(
-        hours=conf.hours,
-        tz=ZoneInfo(conf.tz),
-        service=_service(flow),
-        busy=[],
-        start=target,
-        end=end,
-        now=target,
-        step_min=1,
-        min_notice_min=0,
-    )
 
 
 def _ask_when(flow: BookingFlow, lang: str, lead_in: str = "") -> AgentStep:
@@ -163,13 +100,13 @@ def _ask(flow: BookingFlow, lang: str, lead_in: str = "") -> AgentStep:
     """The question for the flow's current step."""
     step = flow.step
     if step == "service":
-        names = [s.name for s in _conf(flow).services]
+        names = [s.name for s in conf_of(flow).services]
         return _step(_join(lead_in, _p("ask_service", lang)), lang, hint="choice", replies=names)
     if step == "when":
         return _ask_when(flow, lang, lead_in)
     if step == "pick":
-        tz = ZoneInfo(_conf(flow).tz)
-        replies = [format_slot(_utc(s), tz, lang) for s in flow.offered] + [_p("qr_other", lang)]
+        tz = ZoneInfo(conf_of(flow).tz)
+        replies = [format_slot(utc(s), tz, lang) for s in flow.offered] + [_p("qr_other", lang)]
         return _step(_join(lead_in, _p("pick_one", lang)), lang, hint="choice", replies=replies)
     if step in ("name", "phone"):
         return _step(_join(lead_in, _p(f"ask_{step}", lang)), lang, hint=step)
@@ -188,12 +125,12 @@ def _read_back(flow: BookingFlow, lang: str) -> str:
             "confirm_cancel",
             lang,
             service=appt.get("service_name", ""),
-            slot=format_slot(_utc(str(appt["start"])), tz, lang),
+            slot=format_slot(utc(str(appt["start"])), tz, lang),
         )
-    slot = format_slot(_utc(flow.slot or ""), tz, lang)
+    slot = format_slot(utc(flow.slot or ""), tz, lang)
     if flow.mode == "reschedule":
         return _p("confirm_move", lang, slot=slot)
-    return _p("confirm", lang, service=_service(flow).name, slot=slot, name=flow.values.get("name", ""))
+    return _p("confirm", lang, service=service_of(flow).name, slot=slot, name=flow.values.get("name", ""))
 
 
 def _next_detail(flow: BookingFlow) -> str:
@@ -288,7 +225,7 @@ def _other_message(flow: BookingFlow, text: str, lang: str, lead_in: str = ""):
 
 
 def _on_service(flow, text, lang, now, busy, region):
-    services = _conf(flow).services
+    services = conf_of(flow).services
     found = _match_service(services, text)
     if not found:
         return _other_message(flow, text, lang)
@@ -298,8 +235,8 @@ def _on_service(flow, text, lang, now, busy, region):
 
 def _on_when(flow, text, lang, now, busy, region, *, quiet: bool = False):
     if cf.has_phrase(text, _ASAP) is not None:
-        return _offer(flow, _free(flow, now, busy)[:OFFER], lang)
-    when = parse_when(text, lang=lang, tz=ZoneInfo(_conf(flow).tz), now=now)
+        return _offer(flow, free(flow, now, busy)[:OFFER], lang)
+    when = parse_when(text, lang=lang, tz=ZoneInfo(conf_of(flow).tz), now=now)
     if when.ambiguous:
         step = _ask_when(flow, lang)
         step.text = _p("which_day", lang)
@@ -314,8 +251,8 @@ def _choice(flow: BookingFlow, text: str, lang: str) -> int | None:
     if (m := re.fullmatch(r"\s*(?:n°|no\.?|#)?\s*(\d)\s*[.)]?\s*", text)) and 1 <= int(m.group(1)) <= len(flow.offered):
         return int(m.group(1)) - 1
     norm = normalize(text)
-    tz = ZoneInfo(_conf(flow).tz)
-    slots = [_utc(s) for s in flow.offered]
+    tz = ZoneInfo(conf_of(flow).tz)
+    slots = [utc(s) for s in flow.offered]
     for i, slot in enumerate(slots):
         if normalize(format_slot(slot, tz, lang)) == norm:
             return i
@@ -327,10 +264,10 @@ def _choice(flow: BookingFlow, text: str, lang: str) -> int | None:
 
 def _on_pick(flow, text, lang, now, busy, region):
     index = _choice(flow, text, lang)
-    tz = ZoneInfo(_conf(flow).tz)
+    tz = ZoneInfo(conf_of(flow).tz)
     if index is None:
         when = parse_when(text, lang=lang, tz=tz, now=now)
-        offered = [_utc(s) for s in flow.offered]
+        offered = [utc(s) for s in flow.offered]
         if when.time:
             same = [
                 s
@@ -348,13 +285,13 @@ def _on_pick(flow, text, lang, now, busy, region):
                 else _on_when(flow, text, lang, now, busy, region)
             )
         if index is None and cf.has_phrase(text, _OTHER) is not None and offered:
-            later = [s for s in _free(flow, now, busy) if s > offered[-1]]
+            later = [s for s in free(flow, now, busy) if s > offered[-1]]
             return _offer(flow, later[:OFFER], lang)
         if index is None:
             return _other_message(flow, text, lang)
-    chosen = _utc(flow.offered[index])
-    if chosen not in _free(flow, now, busy):
-        return _offer(flow, _nearest(_free(flow, now, busy), chosen), lang, _p("taken", lang))
+    chosen = utc(flow.offered[index])
+    if chosen not in free(flow, now, busy):
+        return _offer(flow, nearest(free(flow, now, busy), chosen), lang, _p("taken", lang))
     flow.slot, flow.step = flow.offered[index], _next_detail(flow)
     return flow, _ask(flow, lang)
 
@@ -378,8 +315,8 @@ def _on_detail(flow, text, lang, now, busy, region):
 
 
 def _booking_call(flow: BookingFlow) -> ToolCall:
-    start_at = _utc(flow.slot or "")
-    end = _iso(start_at + timedelta(minutes=_service(flow).duration_min))
+    start_at = utc(flow.slot or "")
+    end = iso(start_at + timedelta(minutes=service_of(flow).duration_min))
     if flow.mode == "reschedule":
         return ToolCall(
             "reschedule_appointment", {"appointment_id": flow.appointment_id, "start": flow.slot, "end": end}
@@ -387,7 +324,7 @@ def _booking_call(flow: BookingFlow) -> ToolCall:
     return ToolCall(
         "book",
         {
-            "service_id": _service(flow).id,
+            "service_id": service_of(flow).id,
             "start": flow.slot,
             "end": end,
             "name": flow.values.get("name"),
@@ -402,7 +339,7 @@ def _on_confirm(flow, text, lang, now, busy, region):
     if answer is None:
         if (
             flow.mode != "cancel"
-            and not (when := parse_when(text, lang=lang, tz=ZoneInfo(_conf(flow).tz), now=now)).empty
+            and not (when := parse_when(text, lang=lang, tz=ZoneInfo(conf_of(flow).tz), now=now)).empty
             and not when.ambiguous
         ):
             return _propose(flow, when, lang, now, busy)
@@ -415,15 +352,15 @@ def _on_confirm(flow, text, lang, now, busy, region):
         return flow, _step(_p("cancelled_appointment", lang), lang, calls=[call])
     if not answer:
         return flow, _ask_when(flow, lang, _p("other_time", lang))
-    slot = _utc(flow.slot or "")
-    if slot not in _free(flow, now, busy):
+    slot = utc(flow.slot or "")
+    if slot not in free(flow, now, busy):
         return slot_taken(flow, lang, now, busy)
     flow.step, flow.outcome = "done", "rescheduled" if flow.mode == "reschedule" else "booked"
-    spoken = format_slot(slot, ZoneInfo(_conf(flow).tz), lang)
+    spoken = format_slot(slot, ZoneInfo(conf_of(flow).tz), lang)
     text = (
         _p("moved", lang, slot=spoken)
         if flow.mode == "reschedule"
-        else _p("booked", lang, service=_service(flow).name, slot=spoken)
+        else _p("booked", lang, service=service_of(flow).name, slot=spoken)
     )
     return flow, _step(text, lang, calls=[_booking_call(flow)])
 
@@ -431,10 +368,10 @@ def _on_confirm(flow, text, lang, now, busy, region):
 def slot_taken(flow: BookingFlow, lang: str, now: datetime, busy: list[Interval]) -> tuple[BookingFlow, AgentStep]:
     """The chosen slot was taken meanwhile (a race on booking): apologise and offer the nearest free slots."""
     new = BookingFlow.from_dict(flow.to_dict())
-    target = _utc(new.slot) if new.slot else now
+    target = utc(new.slot) if new.slot else now
     new.outcome, new.language = None, lang
-    slots = [s for s in _free(new, now, list(busy)) if _iso(s) != new.slot]
-    return _offer(new, _nearest(slots, target), lang, _p("race", lang))
+    slots = [s for s in free(new, now, list(busy)) if iso(s) != new.slot]
+    return _offer(new, nearest(slots, target), lang, _p("race", lang))
 
 
 # ---- cancelling and rescheduling ---------------------------------------------------------------------------

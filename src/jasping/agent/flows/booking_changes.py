@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from jasping.agent.dates import format_slot, parse_when
 from jasping.agent.flows import booking as b
+from jasping.agent.flows import booking_slots as slots
 from jasping.agent.flows.booking_words import _p
 from jasping.agent.intents import normalize
 from jasping.agent.llm.base import AgentStep
@@ -17,7 +18,7 @@ def appointment(flow: b.BookingFlow) -> dict:
 
 
 def appointment_label(appt: dict, flow: b.BookingFlow, lang: str) -> str:
-    slot = format_slot(b._utc(str(appt["start"])), ZoneInfo(flow.settings.get("tz") or "UTC"), lang)
+    slot = format_slot(slots.utc(str(appt["start"])), ZoneInfo(flow.settings.get("tz") or "UTC"), lang)
     return f"{appt.get('service_name') or ''} — {slot}".strip(" —")
 
 
@@ -37,7 +38,7 @@ def _chosen(flow: b.BookingFlow, lang: str) -> tuple[b.BookingFlow, AgentStep]:
         flow.step = "confirm"
         return flow, b._ask(flow, lang)
     appt = appointment(flow)
-    services = b._conf(flow).services
+    services = slots.conf_of(flow).services
     match = next((s for s in services if s.id == appt.get("service_id") or s.name == appt.get("service_name")), None)
     flow.service_id = (match or services[0]).id
     return flow, b._ask_when(flow, lang)
@@ -69,7 +70,7 @@ def on_choose(flow, text, lang, now, busy, region):
     else:
         tz = ZoneInfo(flow.settings.get("tz") or "UTC")
         when = parse_when(text, lang=lang, tz=tz, now=now)
-        starts = [b._utc(str(a["start"])).astimezone(tz) for a in flow.appointments]
+        starts = [slots.utc(str(a["start"])).astimezone(tz) for a in flow.appointments]
         hits = [
             i
             for i, s in enumerate(starts)

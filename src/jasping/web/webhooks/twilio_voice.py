@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from jasping.channels import twilio_voice
+from jasping.channels import twilio_voice, voice_twiml
 from jasping.web.webhooks.twilio import signed_form
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
@@ -41,7 +41,7 @@ async def voice_gather(request: Request) -> Response:
             connection_id,
             form,
             seq=_number(query.get("seq"), 1) or 1,
-            silent=_number(query.get("silent"), 0, top=twilio_voice.MAX_SILENCES),
+            silent=_number(query.get("silent"), 0, top=voice_twiml.MAX_SILENCES),
             offer=query.get("offer"),
         )
     )
