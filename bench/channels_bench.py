@@ -53,7 +53,6 @@ import hmac
 import itertools
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -71,10 +70,16 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
-
+from common import (  # noqa: E402 - after the path set-up
+    api,
+    fixed,
+    machine,
+    make_log,
+    rounded,
+    save_results,
+)
 from http_bench import (  # noqa: E402 - after the path set-up
     base_env,
-    cpu_model,
     free_port,
     jasping_bin,
     machine_busy_seconds,
@@ -85,6 +90,7 @@ from http_bench import (  # noqa: E402 - after the path set-up
 from knowledge_bench import ensure_postgres, latency_stats, load_corpora, load_queries, proc_status  # noqa: E402
 
 RESULTS_DIR = BENCH / "results"
+log = make_log("channels-bench")
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/jasping_bench_channels"
 GRAPH_VERSION = "v21.0"
 NUMBER_ID = "106540352242922"
@@ -96,14 +102,6 @@ REPLY_TIMEOUT_S = 60.0
 CHILD_TIMEOUT = 900
 HEALTH_TIMEOUT = 90.0
 DOCS_PER_SOURCE = 250
-
-
-def log(message: str) -> None:
-    print(f"[channels-bench] {message}", file=sys.stderr, flush=True)
-
-
-def _r(v: float | None, nd: int = 2) -> float | None:
-    return None if v is None else round(v, nd)
 
 
 # ---- the Graph API stand-in ----------------------------------------------------------------------------------
@@ -312,20 +310,20 @@ class CpuWindow:
 
     def close(self, count: int, wall: float | None = None) -> dict:
         wall = wall or (time.perf_counter() - self.t0)
-        out: dict = {"wall_s": _r(wall)}
+        out: dict = {"wall_s": rounded(wall)}
         used = 0.0
         for key, pids in self.pids.items():
             now = self._cpu(pids)
             cpu = now - self.p0[key] if now is not None and self.p0[key] is not None else None
             used += cpu or 0.0
-            out[f"{key}_cores"] = _r(cpu / wall) if cpu is not None and wall else None
-            out[f"{key}_cpu_ms_per_msg"] = _r(cpu * 1000 / count, 1) if cpu is not None and count else None
+            out[f"{key}_cores"] = rounded(cpu / wall) if cpu is not None and wall else None
+            out[f"{key}_cpu_ms_per_msg"] = rounded(cpu * 1000 / count, 1) if cpu is not None and count else None
         client = own_cpu_seconds() - self.c0
         used += client
-        out["loadgen_cores"] = _r(client / wall) if wall else None
+        out["loadgen_cores"] = rounded(client / wall) if wall else None
         m1 = machine_busy_seconds()
         if m1 is not None and self.m0 is not None and wall:
-            out["other_cores"] = _r(max(0.0, (m1 - self.m0) - used) / wall)
+            out["other_cores"] = rounded(max(0.0, (m1 - self.m0) - used) / wall)
         return out
 
 
@@ -528,7 +526,7 @@ async def sustained(
         "seconds": seconds,
         "warmup_seconds": warmup,
         "replies_in_window": replies_in_window,
-        "msg_per_s": _r(replies_in_window / seconds, 1),
+        "msg_per_s": rounded(replies_in_window / seconds, 1),
         **stats.summary(),
         **window["closed"],
     }
@@ -578,24 +576,19 @@ async def burst(base: str, stub: GraphStub, texts: list[str], server: ServeWithW
         "senders": senders,
         "messages": n,
         "acknowledged": len(sent),
-        "posting_s": _r(posting_s),
-        "acks_per_s": _r(len(sent) / posting_s, 1) if posting_s else None,
+        "posting_s": rounded(posting_s),
+        "acks_per_s": rounded(len(sent) / posting_s, 1) if posting_s else None,
         "healthz_while_posting": latency_stats(health),
         "backlog_when_posted": backlog_at_posted,
         "replies": replies,
-        "all_answered_s": _r(t_drained - t_start),
-        "answered_per_s": _r(replies / (t_drained - t_start), 1) if t_drained > t_start else None,
+        "all_answered_s": rounded(t_drained - t_start),
+        "answered_per_s": rounded(replies / (t_drained - t_start), 1) if t_drained > t_start else None,
         **stats.summary(),
         **cpu.close(max(1, replies)),
     }
 
 
 # ---- the child: one backend ----------------------------------------------------------------------------------
-def _api(client: httpx.Client, method: str, path: str, expect: int, **kw) -> dict:
-    r = client.request(method, path, **kw)
-    if r.status_code != expect:
-        raise RuntimeError(f"{method} {path} answered {r.status_code}: {r.text[:500]}")
-    return r.json()
 
 
 def knowledge_sources() -> list[dict]:
@@ -671,16 +664,16 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
         server = ServeWithWorker(dict(os.environ), port, tmp / "server.log", args.extra_workers)
         server.wait_healthy()
         result["setup"]["worker_pid_found"] = bool(server.worker_pid)
-        with httpx.Client(base_url=server.base, headers=auth, timeout=60.0) as api:
-            agent_id = _api(api, "POST", "/api/v1/agents", 201, json={"name": "Amal", "languages": ["en", "fr", "ar"]})[
-                "id"
-            ]
+        with httpx.Client(base_url=server.base, headers=auth, timeout=60.0) as admin:
+            agent_id = api(
+                admin, "POST", "/api/v1/agents", 201, json={"name": "Amal", "languages": ["en", "fr", "ar"]}
+            )["id"]
             t0 = time.perf_counter()
             sources = knowledge_sources()
             for source in sources:
-                _api(api, "POST", f"/api/v1/agents/{agent_id}/sources", 202, json=source)
+                api(admin, "POST", f"/api/v1/agents/{agent_id}/sources", 202, json=source)
             while True:
-                rows = _api(api, "GET", f"/api/v1/agents/{agent_id}/sources", 200)["sources"]
+                rows = api(admin, "GET", f"/api/v1/agents/{agent_id}/sources", 200)["sources"]
                 if all(s["state"] in ("ready", "failed") for s in rows):
                     break
                 if time.perf_counter() - t0 > 300:
@@ -691,7 +684,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
             result["setup"]["sources"] = len(rows)
             result["setup"]["source_chars"] = sum(len(s["text"]) for s in sources)
             result["setup"]["chunks"] = sum(s.get("chunk_count") or 0 for s in rows)
-            result["setup"]["ingestion_s"] = _r(time.perf_counter() - t0)
+            result["setup"]["ingestion_s"] = rounded(time.perf_counter() - t0)
             channel = {
                 "type": "whatsapp",
                 "phone_number_id": NUMBER_ID,
@@ -700,7 +693,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
                 "app_secret": APP_SECRET,
                 "verify_token": VERIFY_TOKEN,
             }
-            _api(api, "POST", f"/api/v1/agents/{agent_id}/channels", 201, json=channel)
+            api(admin, "POST", f"/api/v1/agents/{agent_id}/channels", 201, json=channel)
 
         queries = [q["text"] for q in load_queries() if len(q["text"]) <= 300]
         cursor = itertools.count()
@@ -712,8 +705,8 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
         log(f"{backend}: first message and {args.warmup_messages} warm-up messages")
         first = Stats()
         asyncio.run(conversation_turns(server.base, stub, take(1), 1, first))
-        result["setup"]["first_message"] = {"ack_ms": _r(first.ack[0] if first.ack else None, 1)}
-        result["setup"]["first_message"]["end_to_end_s"] = _r(first.e2e[0] / 1000 if first.e2e else None)
+        result["setup"]["first_message"] = {"ack_ms": rounded(first.ack[0] if first.ack else None, 1)}
+        result["setup"]["first_message"]["end_to_end_s"] = rounded(first.e2e[0] / 1000 if first.e2e else None)
         warm = Stats()
         asyncio.run(conversation_turns(server.base, stub, take(args.warmup_messages), 5, warm))
         if first.errors() or warm.errors():
@@ -739,8 +732,8 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
             result["after_idle"] = {
                 "idle_s": args.idle_seconds,
                 "messages": args.idle_probes,
-                "end_to_end_ms": [_r(x, 1) for x in idle.e2e],
-                "ack_ms": [_r(x, 1) for x in idle.ack],
+                "end_to_end_ms": [rounded(x, 1) for x in idle.e2e],
+                "ack_ms": [rounded(x, 1) for x in idle.ack],
                 "errors": idle.errors(),
             }
             save()
@@ -795,7 +788,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
         wall = time.monotonic() - marks["wall"]
         busy = machine_busy_seconds()
         if busy is not None and marks["machine"] is not None and wall > 0:
-            result["machine_busy_cores"] = _r((busy - marks["machine"]) / wall)
+            result["machine_busy_cores"] = rounded((busy - marks["machine"]) / wall)
         result["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
         if server is not None:
             code = server.stop()
@@ -889,18 +882,14 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _f(v: float | None, nd: int = 1) -> str:
-    return "–" if v is None else f"{v:.{nd}f}"
-
-
 def _lat(s: dict, nd: int = 1) -> str:
-    return f"p50 {_f(s['p50_ms'], nd)}, p95 {_f(s['p95_ms'], nd)}, p99 {_f(s['p99_ms'], nd)} ms"
+    return f"p50 {fixed(s['p50_ms'], nd)}, p95 {fixed(s['p95_ms'], nd)}, p99 {fixed(s['p99_ms'], nd)} ms"
 
 
 def _cpu(w: dict) -> str:
     return (
-        f"server {_f(w.get('server_cores'), 2)} + worker {_f(w.get('worker_cores'), 2)} cores "
-        f"(load generator {_f(w.get('loadgen_cores'), 2)}, other {_f(w.get('other_cores'), 2)})"
+        f"server {fixed(w.get('server_cores'), 2)} + worker {fixed(w.get('worker_cores'), 2)} cores "
+        f"(load generator {fixed(w.get('loadgen_cores'), 2)}, other {fixed(w.get('other_cores'), 2)})"
     )
 
 
@@ -915,8 +904,8 @@ def markdown(runs: list[dict]) -> str:
         if st.get("first_message"):
             rows.append(
                 f"| {b} | setup: {st.get('sources')} text sources ({st.get('chunks')} chunks) ingested by the worker; "
-                f"first message end to end (index build in the worker) | {_f(st.get('ingestion_s'), 2)} s; "
-                f"{_f(st['first_message'].get('end_to_end_s'), 2)} s |"
+                f"first message end to end (index build in the worker) | {fixed(st.get('ingestion_s'), 2)} s; "
+                f"{fixed(st['first_message'].get('end_to_end_s'), 2)} s |"
             )
         seq = run.get("sequential")
         if seq:
@@ -924,32 +913,33 @@ def markdown(runs: list[dict]) -> str:
             rows.append(
                 f"| {b} | 2. inbound POST → outbound Graph request, sequential (n={seq['end_to_end']['n']}) | "
                 f"**{_lat(seq['end_to_end'], 0)}**; CPU per message: server "
-                f"{_f(seq.get('server_cpu_ms_per_msg'))} ms, worker {_f(seq.get('worker_cpu_ms_per_msg'))} ms; "
+                f"{fixed(seq.get('server_cpu_ms_per_msg'))} ms, worker {fixed(seq.get('worker_cpu_ms_per_msg'))} ms; "
                 f"{seq['errors']} errors |"
             )
         idle = run.get("after_idle")
         if idle:
             rows.append(
                 f"| {b} | 3. end to end after {idle['idle_s']:.0f} s without traffic (each) | "
-                f"{', '.join(_f(x, 0) for x in idle['end_to_end_ms'])} ms |"
+                f"{', '.join(fixed(x, 0) for x in idle['end_to_end_ms'])} ms |"
             )
         tp = run.get("sustained")
         if tp:
             rows.append(
                 f"| {b} | 4. sustained, {tp['senders']} concurrent customers, {tp['seconds']:.0f} s | "
-                f"**{_f(tp['msg_per_s'])} msg/s**; ack {_lat(tp['acks'])}; end to end "
-                f"{_lat(tp['end_to_end'], 0)}; `/healthz` meanwhile p50 {_f(tp['healthz_meanwhile']['p50_ms'])}, "
-                f"p95 {_f(tp['healthz_meanwhile']['p95_ms'])} ms; errors {tp['errors']} {tp['status_counts']}; "
+                f"**{fixed(tp['msg_per_s'])} msg/s**; ack {_lat(tp['acks'])}; end to end "
+                f"{_lat(tp['end_to_end'], 0)}; `/healthz` meanwhile p50 {fixed(tp['healthz_meanwhile']['p50_ms'])}, "
+                f"p95 {fixed(tp['healthz_meanwhile']['p95_ms'])} ms; errors {tp['errors']} {tp['status_counts']}; "
                 f"{_cpu(tp)} |"
             )
         bu = run.get("burst")
         if bu:
             rows.append(
                 f"| {b} | 5. burst: {bu['messages']} new customers, {bu['senders']} senders, no waiting | "
-                f"acks **{_f(bu['acks_per_s'])}/s**, {_lat(bu['acks'])} (`/healthz` meanwhile p50 "
-                f"{_f(bu['healthz_while_posting']['p50_ms'])}, p95 {_f(bu['healthz_while_posting']['p95_ms'])} ms); "
+                f"acks **{fixed(bu['acks_per_s'])}/s**, {_lat(bu['acks'])} (`/healthz` meanwhile p50 "
+                f"{fixed(bu['healthz_while_posting']['p50_ms'])}, "
+                f"p95 {fixed(bu['healthz_while_posting']['p95_ms'])} ms); "
                 f"all answered after "
-                f"{_f(bu['all_answered_s'], 1)} s (**{_f(bu['answered_per_s'])} replies/s**, backlog "
+                f"{fixed(bu['all_answered_s'], 1)} s (**{fixed(bu['answered_per_s'])} replies/s**, backlog "
                 f"{bu['backlog_when_posted']} when the last was acknowledged); errors {bu['errors']}; {_cpu(bu)} |"
             )
         check = run.get("database_check")
@@ -1008,20 +998,11 @@ def main() -> int:
             "client": "asyncio + httpx, one AsyncClient (one connection) per customer; Graph stand-in in the "
             "same process (ThreadingHTTPServer)",
         },
-        "machine": {
-            "nproc": os.cpu_count(),
-            "cpu": cpu_model(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "runs": runs,
         "total_seconds": round(time.monotonic() - began, 1),
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"channels-{doc['date']}{'-' + args.label if args.label else ''}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    path = save_results(doc, f"channels-{doc['date']}{'-' + args.label if args.label else ''}")
 
     if args.json:
         print(json.dumps(doc, indent=2, ensure_ascii=False))

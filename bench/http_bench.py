@@ -27,7 +27,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
 import re
 import resource
 import shutil
@@ -43,16 +42,20 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402 - after the path set-up
+    machine,
+    make_log,
+    save_results,
+)
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "bench" / "results"
+log = make_log("bench")
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 WARMUP_SECONDS = 2.0
 HEALTH_TIMEOUT = 60.0
 N_AGENTS = 10
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 def jasping_bin() -> str:
@@ -260,24 +263,24 @@ def run_httpx(
         requests=ok + w.errors,
         errors=w.errors,
         rps=round(ok / w.wall, 1) if w.wall > 0 else 0.0,
-        p50_ms=_r(percentile(ms, 50)),
-        p99_ms=_r(percentile(ms, 99)),
-        mean_ms=_r(statistics.fmean(ms) if ms else None),
-        max_ms=_r(ms[-1] if ms else None),
+        p50_ms=rounded(percentile(ms, 50)),
+        p99_ms=rounded(percentile(ms, 99)),
+        mean_ms=rounded(statistics.fmean(ms) if ms else None),
+        max_ms=rounded(ms[-1] if ms else None),
         error_samples=w.samples,
         status_counts=w.status_counts,
-        server_cpu_cores=_r(w.server_cpu / window) if w.server_cpu is not None else None,
-        server_cpu_ms_per_req=_r(w.server_cpu * 1000.0 / (ok + w.errors))
+        server_cpu_cores=rounded(w.server_cpu / window) if w.server_cpu is not None else None,
+        server_cpu_ms_per_req=rounded(w.server_cpu * 1000.0 / (ok + w.errors))
         if w.server_cpu is not None and ok + w.errors
         else None,
-        loadgen_cpu_cores=_r(w.client_cpu / window),
-        other_cpu_cores=_r(max(0.0, w.machine_cpu - w.client_cpu - (w.server_cpu or 0.0)) / window)
+        loadgen_cpu_cores=rounded(w.client_cpu / window),
+        other_cpu_cores=rounded(max(0.0, w.machine_cpu - w.client_cpu - (w.server_cpu or 0.0)) / window)
         if w.machine_cpu is not None
         else None,
     )
 
 
-def _r(v: float | None) -> float | None:
+def rounded(v: float | None) -> float | None:
     return None if v is None else round(v, 2)
 
 
@@ -323,8 +326,8 @@ def run_wrk(
         requests=int(reqs.group(1)) if reqs else 0,
         errors=errors,
         rps=float(rps.group(1)) if rps else 0.0,
-        p50_ms=_r(p.get("50")),
-        p99_ms=_r(p.get("99")),
+        p50_ms=rounded(p.get("50")),
+        p99_ms=rounded(p.get("99")),
     )
 
 
@@ -533,16 +536,6 @@ def bench_backend(backend: str, *, seconds: float, concurrency: int, client_mode
 
 
 # ---- reporting ----------------------------------------------------------------------------------
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def _fmt(v: float | None) -> str:
     return "–" if v is None else f"{v:.1f}"
 
@@ -616,20 +609,11 @@ def main() -> int:
             "load_generator": f"asyncio + httpx ({args.client} AsyncClient) on the same machine"
             + (", and wrk" if os.access(WRK, os.X_OK) else ""),
         },
-        "machine": {
-            "nproc": os.cpu_count(),
-            "cpu": cpu_model(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "runs": runs,
         "total_seconds": round(time.monotonic() - began, 1),
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"http-{doc['date']}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    os.replace(tmp, path)
+    path = save_results(doc, f"http-{doc['date']}")
 
     if args.json:
         print(json.dumps(doc, indent=2))

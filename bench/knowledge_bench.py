@@ -43,7 +43,6 @@ import gc
 import io
 import json
 import os
-import platform
 import pstats
 import random
 import re
@@ -61,12 +60,20 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
+from common import (  # noqa: E402 - after the path set-up
+    api,
+    fixed,
+    machine,
+    make_log,
+    rounded,
+    save_results,
+)
+
 sys.path.insert(0, str(REPO / "tests"))
 
 from http_bench import (  # noqa: E402 - after the path set-up
     Server,
     base_env,
-    cpu_model,
     free_port,
     jasping_bin,
     machine_busy_seconds,
@@ -77,6 +84,7 @@ from http_bench import (  # noqa: E402 - after the path set-up
 )
 
 RESULTS_DIR = BENCH / "results"
+log = make_log("kb-bench")
 DATA = Path("/work/shared/data/retrieval")
 DATASETS = {"stackfaq_en": "en", "covid19faq_fr": "fr", "arcd_ar": "ar"}
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/jasping_bench"
@@ -89,23 +97,15 @@ WARMUP_QUERIES = 20
 CHILD_TIMEOUT = 900
 
 
-def log(message: str) -> None:
-    print(f"[kb-bench] {message}", file=sys.stderr, flush=True)
-
-
-def _r(v: float | None, nd: int = 2) -> float | None:
-    return None if v is None else round(v, nd)
-
-
 def latency_stats(ms: list[float]) -> dict:
     s = sorted(ms)
     return {
         "n": len(s),
-        "p50_ms": _r(percentile(s, 50), 3),
-        "p95_ms": _r(percentile(s, 95), 3),
-        "p99_ms": _r(percentile(s, 99), 3),
-        "mean_ms": _r(statistics.fmean(s), 3) if s else None,
-        "max_ms": _r(s[-1], 3) if s else None,
+        "p50_ms": rounded(percentile(s, 50), 3),
+        "p95_ms": rounded(percentile(s, 95), 3),
+        "p99_ms": rounded(percentile(s, 99), 3),
+        "mean_ms": rounded(statistics.fmean(s), 3) if s else None,
+        "max_ms": rounded(s[-1], 3) if s else None,
     }
 
 
@@ -341,11 +341,6 @@ def scale_chunks(corpora: dict[str, list[dict]], n_chunks: int, seed: int = 3) -
 
 
 # ---- the child: one backend, in-process ----------------------------------------------------------------------
-def _api(client: httpx.Client, method: str, path: str, expect: int, **kw) -> dict:
-    r = client.request(method, path, **kw)
-    if r.status_code != expect:
-        raise RuntimeError(f"{method} {path} answered {r.status_code}: {r.text[:500]}")
-    return r.json()
 
 
 def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
@@ -374,13 +369,13 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
         from jasping.knowledge.schemas import TextSourceCreate, UrlSourceCreate
         from jasping.security.audit import Actor
 
-        result["timings"]["import_s"] = _r(time.perf_counter() - t_import)
+        result["timings"]["import_s"] = rounded(time.perf_counter() - t_import)
         settings = get_settings()
         result["database"] = "PostgreSQL" if not settings.is_sqlite else "SQLite (fresh temporary JASPING_DATA_DIR)"
         log(f"{backend}: migrate")
         t0 = time.perf_counter()
         migrate.upgrade()
-        result["timings"]["migrate_s"] = _r(time.perf_counter() - t0)
+        result["timings"]["migrate_s"] = rounded(time.perf_counter() - t0)
 
         log(f"{backend}: jasping org create --json")
         env = dict(os.environ)
@@ -405,7 +400,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
         agents = {}
         for key, name in (("pdf", "Clinic PDF"), ("site", "Website"), ("scale", "Scale 20k")):
             body = {"name": name, "languages": ["en", "fr", "ar"]}
-            agents[key] = _api(client, "POST", "/api/v1/agents", 201, json=body)["id"]
+            agents[key] = api(client, "POST", "/api/v1/agents", 201, json=body)["id"]
         actor = Actor("cli", None)
 
         def source_row(source_id: str) -> dict:
@@ -497,8 +492,8 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
             "sources": n_sources,
             "chunk_chars_mean": round(statistics.fmean(len(c["text"]) for c in texts)),
             "languages": {lang: sum(1 for c in texts if c["lang"] == lang) for lang in ("en", "fr", "ar")},
-            "generate_s": _r(gen_s),
-            "bulk_insert_s": _r(insert_s),
+            "generate_s": rounded(gen_s),
+            "bulk_insert_s": rounded(insert_s),
         }
         result["scale"] = scale
         save()
@@ -533,9 +528,9 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
                         total = time.perf_counter() - t0
                     out.append(
                         {
-                            "total_s": _r(total, 3),
-                            "lexical_build_s": _r(lexical_build[-1], 3),
-                            "load_and_prepare_s": _r(total - lexical_build[-1], 3),
+                            "total_s": rounded(total, 3),
+                            "lexical_build_s": rounded(lexical_build[-1], 3),
+                            "load_and_prepare_s": rounded(total - lexical_build[-1], 3),
                             "passages": len(built.passages),
                         }
                     )
@@ -570,16 +565,16 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
         scale["build"] = {
             "first": builds[0],
             "rebuilds": builds[1:],
-            "rebuild_median_s": _r(statistics.median(rebuild_s), 3) if rebuild_s else None,
+            "rebuild_median_s": rounded(statistics.median(rebuild_s), 3) if rebuild_s else None,
             "postgres_table_stats": stats_before,
             "target_s": TARGET_BUILD_S,
             "pass_first": builds[0]["total_s"] <= TARGET_BUILD_S,
             "pass_rebuild": statistics.median(rebuild_s) <= TARGET_BUILD_S if rebuild_s else None,
             "rss_before_mb": rss_before["rss_mb"],
             "rss_after_mb": rss_after["rss_mb"],
-            "rss_growth_mb": _r((rss_after["rss_mb"] or 0) - (rss_before["rss_mb"] or 0), 1),
+            "rss_growth_mb": rounded((rss_after["rss_mb"] or 0) - (rss_before["rss_mb"] or 0), 1),
             "hwm_after_mb": rss_after["hwm_mb"],
-            "postings_mb": _r(index.lexical.nbytes / 2**20, 1),
+            "postings_mb": rounded(index.lexical.nbytes / 2**20, 1),
         }
         save()
 
@@ -623,7 +618,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
             "retrieval_search": latency_stats(search_ms),
             "session_and_search": latency_stats(request_ms),
             "kb_version_check": latency_stats(version_ms),
-            "hit_at_10": _r(hits_at_10 / judged, 3) if judged else None,
+            "hit_at_10": rounded(hits_at_10 / judged, 3) if judged else None,
             "judged_queries": judged,
             "target_p50_ms": TARGET_QUERY_P50_MS,
             "pass_lexical": percentile(sorted(lexical_ms), 50) <= TARGET_QUERY_P50_MS,
@@ -667,9 +662,9 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
             **latency_stats(http_ms),
             "errors": errors,
             "error_samples": samples,
-            "first_request_s": _r(first_s, 3),
-            "req_per_s": _r(len(http_ms) / wall, 1) if wall else None,
-            "server_cpu_ms_per_req": _r((cpu1 - cpu0) * 1000 / n_http, 2) if cpu0 is not None and cpu1 else None,
+            "first_request_s": rounded(first_s, 3),
+            "req_per_s": rounded(len(http_ms) / wall, 1) if wall else None,
+            "server_cpu_ms_per_req": rounded((cpu1 - cpu0) * 1000 / n_http, 2) if cpu0 is not None and cpu1 else None,
             "server_rss_before_mb": mem_before["rss_mb"],
             "server_rss_after_mb": mem_after["rss_mb"],
             "server_hwm_mb": mem_after["hwm_mb"],
@@ -719,9 +714,9 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
                 "pages": PDF_PAGES,
                 "bytes": len(data),
                 "chars": chars,
-                "generate_s": _r(gen_s),
-                "add_file_s": _r(add_s, 3),
-                "ingest_s": _r(wall),
+                "generate_s": rounded(gen_s),
+                "add_file_s": rounded(add_s, 3),
+                "ingest_s": rounded(wall),
                 "final_state": state,
                 **row,
             }
@@ -755,7 +750,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
                 "site_pages": SITE_PAGES,
                 "pages_fetched": fetched,
                 "http_requests": requests,
-                "ingest_s": _r(wall),
+                "ingest_s": rounded(wall),
                 "final_state": state,
                 **row,
             }
@@ -776,7 +771,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
         busy = machine_busy_seconds()
         if busy is not None and marks["machine"] is not None and wall > 0:
             other = busy - marks["machine"] - (own_cpu_seconds() - marks["self"]) - (server_cpu or 0.0)
-            result["other_processes_cores"] = _r(max(0.0, other) / wall)
+            result["other_processes_cores"] = rounded(max(0.0, other) / wall)
         result["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
         if server is not None:
             code = server.stop()
@@ -859,10 +854,6 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _f(v: float | None, nd: int = 1) -> str:
-    return "–" if v is None else f"{v:.{nd}f}"
-
-
 def _ok(flag: bool | None) -> str:
     return "–" if flag is None else ("pass" if flag else "FAIL")
 
@@ -878,69 +869,72 @@ def markdown(runs: list[dict]) -> str:
         if pdf:
             rows.append(
                 f"| {b} | PDF, {pdf['pages']} pages ({pdf['chars']:,} chars): `ingest()` | "
-                f"{_f(pdf['ingest_s'], 2)} s, {pdf['chunks']} chunks ({pdf['final_state']}) | |"
+                f"{fixed(pdf['ingest_s'], 2)} s, {pdf['chunks']} chunks ({pdf['final_state']}) | |"
             )
         if site:
             rows.append(
-                f"| {b} | website crawl, {site['site_pages']} pages: `ingest()` | {_f(site['ingest_s'], 2)} s, "
+                f"| {b} | website crawl, {site['site_pages']} pages: `ingest()` | {fixed(site['ingest_s'], 2)} s, "
                 f"{site['documents']} pages, {site['chunks']} chunks ({site['final_state']}) | |"
             )
         if sc:
-            rows.append(f"| {b} | {sc['chunks']:,} chunks: bulk insert (setup) | {_f(sc['bulk_insert_s'], 2)} s | |")
+            rows.append(f"| {b} | {sc['chunks']:,} chunks: bulk insert (setup) | {fixed(sc['bulk_insert_s'], 2)} s | |")
         build = sc.get("build")
         if build:
             first = build["first"]
             rows.append(
                 f"| {b} | cold `agent_index()`, first build in the process (load + build) | "
-                f"**{_f(first['total_s'], 2)} s** (LexicalIndex.build {_f(first['lexical_build_s'], 2)} s, "
-                f"load + prepare {_f(first['load_and_prepare_s'], 2)} s) | "
+                f"**{fixed(first['total_s'], 2)} s** (LexicalIndex.build {fixed(first['lexical_build_s'], 2)} s, "
+                f"load + prepare {fixed(first['load_and_prepare_s'], 2)} s) | "
                 f"≤ {TARGET_BUILD_S:.0f} s: {_ok(build['pass_first'])} |"
             )
             if build["rebuilds"]:
-                each = " / ".join(_f(x["total_s"], 2) for x in build["rebuilds"])
+                each = " / ".join(fixed(x["total_s"], 2) for x in build["rebuilds"])
                 lex = statistics.median(x["lexical_build_s"] for x in build["rebuilds"])
                 load = statistics.median(x["load_and_prepare_s"] for x in build["rebuilds"])
                 rows.append(
-                    f"| {b} | rebuild after `forget()` (warm token caches) | **{_f(build['rebuild_median_s'], 2)} s** "
-                    f"({each}; LexicalIndex.build {_f(lex, 2)} s, load + prepare {_f(load, 2)} s) | "
+                    f"| {b} | rebuild after `forget()` (warm token caches) | "
+                    f"**{fixed(build['rebuild_median_s'], 2)} s** "
+                    f"({each}; LexicalIndex.build {fixed(lex, 2)} s, load + prepare {fixed(load, 2)} s) | "
                     f"≤ {TARGET_BUILD_S:.0f} s: {_ok(build['pass_rebuild'])} |"
                 )
             for x in build.get("after_analyze") or []:
                 rows.append(
-                    f"| {b} | rebuild after `ANALYZE` of the kb tables | {_f(x['total_s'], 2)} s (LexicalIndex.build "
-                    f"{_f(x['lexical_build_s'], 2)} s, load + prepare {_f(x['load_and_prepare_s'], 2)} s) | |"
+                    f"| {b} | rebuild after `ANALYZE` of the kb tables | "
+                    f"{fixed(x['total_s'], 2)} s (LexicalIndex.build "
+                    f"{fixed(x['lexical_build_s'], 2)} s, load + prepare {fixed(x['load_and_prepare_s'], 2)} s) | |"
                 )
             rows.append(
-                f"| {b} | index memory (in-process) | postings arrays {_f(build['postings_mb'])} MB; RSS +"
-                f"{_f(build['rss_growth_mb'], 0)} MB after the builds, peak {_f(build['hwm_after_mb'], 0)} MB | |"
+                f"| {b} | index memory (in-process) | postings arrays {fixed(build['postings_mb'])} MB; RSS +"
+                f"{fixed(build['rss_growth_mb'], 0)} MB after the builds, peak {fixed(build['hwm_after_mb'], 0)} MB | |"
             )
         q = sc.get("query")
         if q:
             lx, se, rq = q["lexical_only"], q["retrieval_search"], q["session_and_search"]
             rows.append(
-                f"| {b} | query, lexical index only (n={lx['n']}) | p50 **{_f(lx['p50_ms'], 2)} ms**, "
-                f"p95 {_f(lx['p95_ms'], 2)} ms | p50 ≤ {TARGET_QUERY_P50_MS:.0f} ms: {_ok(q['pass_lexical'])} |"
+                f"| {b} | query, lexical index only (n={lx['n']}) | p50 **{fixed(lx['p50_ms'], 2)} ms**, "
+                f"p95 {fixed(lx['p95_ms'], 2)} ms | p50 ≤ {TARGET_QUERY_P50_MS:.0f} ms: {_ok(q['pass_lexical'])} |"
             )
             rows.append(
-                f"| {b} | query, `retrieval.search()` (+ kb_version check) | p50 **{_f(se['p50_ms'], 2)} ms**, "
-                f"p95 {_f(se['p95_ms'], 2)} ms | p50 ≤ {TARGET_QUERY_P50_MS:.0f} ms: {_ok(q['pass_search'])} |"
+                f"| {b} | query, `retrieval.search()` (+ kb_version check) | p50 **{fixed(se['p50_ms'], 2)} ms**, "
+                f"p95 {fixed(se['p95_ms'], 2)} ms | p50 ≤ {TARGET_QUERY_P50_MS:.0f} ms: {_ok(q['pass_search'])} |"
             )
             rows.append(
-                f"| {b} | query, new session + `search()` | p50 {_f(rq['p50_ms'], 2)} ms, "
-                f"p95 {_f(rq['p95_ms'], 2)} ms; hit@10 {_f(q['hit_at_10'], 3)} | |"
+                f"| {b} | query, new session + `search()` | p50 {fixed(rq['p50_ms'], 2)} ms, "
+                f"p95 {fixed(rq['p95_ms'], 2)} ms; hit@10 {fixed(q['hit_at_10'], 3)} | |"
             )
         h = sc.get("http")
         if h:
             rows.append(
-                f"| {b} | `GET …/search` over HTTP, sequential (n={h['n']}) | p50 **{_f(h['p50_ms'], 2)} ms**, "
-                f"p95 {_f(h['p95_ms'], 2)} ms, {h['errors']} errors; server CPU {_f(h['server_cpu_ms_per_req'], 2)} "
-                f"ms/req; first request (cold build in server) {_f(h['first_request_s'], 2)} s | |"
+                f"| {b} | `GET …/search` over HTTP, sequential (n={h['n']}) | p50 **{fixed(h['p50_ms'], 2)} ms**, "
+                f"p95 {fixed(h['p95_ms'], 2)} ms, {h['errors']} errors; "
+                f"server CPU {fixed(h['server_cpu_ms_per_req'], 2)} "
+                f"ms/req; first request (cold build in server) {fixed(h['first_request_s'], 2)} s | |"
             )
             pm = sc.get("process_memory") or {}
             rows.append(
-                f"| {b} | peak RSS (VmHWM) | server {_f(h['server_hwm_mb'], 0)} MB (RSS "
-                f"{_f(h['server_rss_before_mb'], 0)} → {_f(h['server_rss_after_mb'], 0)} MB with the index); "
-                f"benchmark process {_f(pm.get('hwm_mb'), 0)} MB | |"
+                f"| {b} | peak RSS (VmHWM) | server {fixed(h['server_hwm_mb'], 0)} MB (RSS "
+                f"{fixed(h['server_rss_before_mb'], 0)} → {fixed(h['server_rss_after_mb'], 0)} MB with the index); "
+                f"benchmark process {fixed(pm.get('hwm_mb'), 0)} MB | |"
             )
     return "\n".join(rows)
 
@@ -980,20 +974,11 @@ def main() -> int:
             "embeddings": "none (lexical only)",
             "targets": {"query_p50_ms": TARGET_QUERY_P50_MS, "index_build_s": TARGET_BUILD_S},
         },
-        "machine": {
-            "nproc": os.cpu_count(),
-            "cpu": cpu_model(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "runs": runs,
         "total_seconds": round(time.monotonic() - began, 1),
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"knowledge-{doc['date']}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    path = save_results(doc, f"knowledge-{doc['date']}")
 
     if args.json:
         print(json.dumps(doc, indent=2, ensure_ascii=False))

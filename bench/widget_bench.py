@@ -44,7 +44,6 @@ import io
 import itertools
 import json
 import os
-import platform
 import pstats
 import re
 import shutil
@@ -62,11 +61,17 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
-
+from common import (  # noqa: E402 - after the path set-up
+    api,
+    fixed,
+    machine,
+    make_log,
+    rounded,
+    save_results,
+)
 from http_bench import (  # noqa: E402 - after the path set-up
     Server,
     base_env,
-    cpu_model,
     free_port,
     jasping_bin,
     machine_busy_seconds,
@@ -84,19 +89,12 @@ from knowledge_bench import (  # noqa: E402
 )
 
 RESULTS_DIR = BENCH / "results"
+log = make_log("widget-bench")
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/jasping_bench_widget"
 WIDGET = "/api/v1/widget"
 WARMUP_MESSAGES = 20
 CHILD_TIMEOUT = 600
 RETRY_AFTER_CAP_S = 5.0
-
-
-def log(message: str) -> None:
-    print(f"[widget-bench] {message}", file=sys.stderr, flush=True)
-
-
-def _r(v: float | None, nd: int = 2) -> float | None:
-    return None if v is None else round(v, nd)
 
 
 class CpuWindow:
@@ -118,12 +116,12 @@ class CpuWindow:
         if m1 is not None and self.m0 is not None:
             other = max(0.0, (m1 - self.m0) - client - (server or 0.0))
         return {
-            "wall_s": _r(wall, 2),
-            "server_cpu_s": _r(server, 3),
-            "server_cpu_ms_per_msg": _r(server * 1000 / count, 2) if server is not None and count else None,
-            "server_cores": _r(server / wall) if server is not None and wall else None,
-            "loadgen_cores": _r(client / wall) if wall else None,
-            "other_cores": _r(other / wall) if other is not None and wall else None,
+            "wall_s": rounded(wall, 2),
+            "server_cpu_s": rounded(server, 3),
+            "server_cpu_ms_per_msg": rounded(server * 1000 / count, 2) if server is not None and count else None,
+            "server_cores": rounded(server / wall) if server is not None and wall else None,
+            "loadgen_cores": rounded(client / wall) if wall else None,
+            "other_cores": rounded(other / wall) if other is not None and wall else None,
         }
 
 
@@ -386,7 +384,7 @@ async def throughput(
     cpu.pop("wall_s", None)
     total = sum(counts.values())
     if cpu.get("server_cpu_s") is not None and total:
-        cpu["server_cpu_ms_per_msg"] = _r(cpu["server_cpu_s"] * 1000 / total, 2)
+        cpu["server_cpu_ms_per_msg"] = rounded(cpu["server_cpu_s"] * 1000 / total, 2)
     kinds = {"ok": 0, "4xx": 0, "429": 0, "5xx": 0, "exception": 0}
     for key, n in counts.items():
         kinds[status_kind(key)] += n
@@ -394,11 +392,11 @@ async def throughput(
         "conversations": conversations,
         "seconds": seconds,
         "warmup_seconds": warmup,
-        "wall_s": _r(wall, 2),
+        "wall_s": rounded(wall, 2),
         "messages": total,
         "ok": kinds["ok"],
-        "msg_per_s": _r(completed_in_window / seconds, 1),  # replies completed within the window
-        "msg_per_s_started": _r(kinds["ok"] / wall, 1) if wall > 0 else None,  # started in it, until the last ends
+        "msg_per_s": rounded(completed_in_window / seconds, 1),  # replies completed within the window
+        "msg_per_s_started": rounded(kinds["ok"] / wall, 1) if wall > 0 else None,  # started in it, until the last ends
         **latency_stats(lat),
         "errors": total - kinds["ok"],
         "errors_4xx": kinds["4xx"],
@@ -470,19 +468,14 @@ def profile_turns(org_id: str, sessions: list[tuple[str, str]], texts: list[str]
     return {
         "turns_timed": len(plain),
         "turns_profiled": len(profiled),
-        "first_turn_s": _r(build_s),
-        "ms_per_call_unprofiled": _r(wall * 1000 / len(plain)),
-        "cpu_ms_per_call_unprofiled": _r(cpu * 1000 / len(plain)),
+        "first_turn_s": rounded(build_s),
+        "ms_per_call_unprofiled": rounded(wall * 1000 / len(plain)),
+        "cpu_ms_per_call_unprofiled": rounded(cpu * 1000 / len(plain)),
         "top": top,
     }
 
 
 # ---- the child: one backend ----------------------------------------------------------------------------------
-def _api(client: httpx.Client, method: str, path: str, expect: int, **kw) -> dict:
-    r = client.request(method, path, **kw)
-    if r.status_code != expect:
-        raise RuntimeError(f"{method} {path} answered {r.status_code}: {r.text[:500]}")
-    return r.json()
 
 
 def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
@@ -528,18 +521,18 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
         server = Server(dict(os.environ), port, tmp / "server.log")
         server.wait_healthy()
         pid = server.proc.pid
-        with httpx.Client(base_url=server.base, headers=auth, timeout=60.0) as api:
-            agent_id = _api(
-                api, "POST", "/api/v1/agents", 201, json={"name": "Widget", "languages": ["en", "fr", "ar"]}
+        with httpx.Client(base_url=server.base, headers=auth, timeout=60.0) as admin:
+            agent_id = api(
+                admin, "POST", "/api/v1/agents", 201, json={"name": "Widget", "languages": ["en", "fr", "ar"]}
             )["id"]
-            public_key = _api(api, "GET", f"/api/v1/agents/{agent_id}", 200)["public_key"]
+            public_key = api(admin, "GET", f"/api/v1/agents/{agent_id}", 200)["public_key"]
 
         log(f"{backend}: inserting {args.chunks} chunks")
         t0 = time.perf_counter()
         texts = scale_chunks(load_corpora(), args.chunks)
         insert_chunks(org_id, agent_id, texts)
         result["setup"]["chunks"] = len(texts)
-        result["setup"]["bulk_insert_s"] = _r(time.perf_counter() - t0)
+        result["setup"]["bulk_insert_s"] = rounded(time.perf_counter() - t0)
         del texts
         queries = load_queries()
         pool = [q["text"] for q in queries]
@@ -561,7 +554,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
         r, ms = warm.send(warm_q[0])
         if r.status_code != 200:
             raise RuntimeError(f"first message answered {r.status_code}: {r.text[:500]}")
-        result["setup"]["first_message_s"] = _r(ms / 1000)
+        result["setup"]["first_message_s"] = rounded(ms / 1000)
         for text in warm_q[1:]:
             warm.send(text)
         warm.close()
@@ -667,7 +660,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
             "headers": latency_stats([x["headers_ms"] for x in ok]),
             "first_token": latency_stats([x["first_token_ms"] for x in ok]),
             "done": latency_stats([x["done_ms"] for x in ok]),
-            "token_events_mean": _r(statistics.fmean(x["tokens"] for x in ok), 1) if ok else None,
+            "token_events_mean": rounded(statistics.fmean(x["tokens"] for x in ok), 1) if ok else None,
             "single_token_replies": sum(1 for x in ok if x["tokens"] == 1),
             "errors": len(bad),
             "error_samples": [{k: x.get(k) for k in ("status", "events", "body")} for x in bad[:5]],
@@ -701,7 +694,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
         busy = machine_busy_seconds()
         if busy is not None and marks["machine"] is not None and wall > 0:
             other = busy - marks["machine"] - (own_cpu_seconds() - marks["self"]) - (server_cpu or 0.0)
-            result["other_processes_cores"] = _r(max(0.0, other) / wall)
+            result["other_processes_cores"] = rounded(max(0.0, other) / wall)
         result["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
         if server is not None:
             code = server.stop()
@@ -761,10 +754,6 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _f(v: float | None, nd: int = 1) -> str:
-    return "–" if v is None else f"{v:.{nd}f}"
-
-
 def markdown(runs: list[dict]) -> str:
     rows = ["| backend | measurement | result |", "|---|---|---|"]
     for run in runs:
@@ -776,47 +765,49 @@ def markdown(runs: list[dict]) -> str:
         if st.get("first_message_s") is not None:
             rows.append(
                 f"| {b} | setup: {st['chunks']:,} chunks bulk insert; first message (index build in the server) | "
-                f"{_f(st['bulk_insert_s'], 2)} s; {_f(st['first_message_s'], 2)} s |"
+                f"{fixed(st['bulk_insert_s'], 2)} s; {fixed(st['first_message_s'], 2)} s |"
             )
         if rt:
-            langs = ", ".join(f"{k} {_f(v['p50_ms'])}" for k, v in rt["by_language"].items())
+            langs = ", ".join(f"{k} {fixed(v['p50_ms'])}" for k, v in rt["by_language"].items())
             rows.append(
                 f"| {b} | 1. message round trip, JSON, sequential (n={rt['n']}, {rt['conversations']} conversations) | "
-                f"p50 **{_f(rt['p50_ms'])} ms**, p95 {_f(rt['p95_ms'])} ms, p99 {_f(rt['p99_ms'])} ms "
+                f"p50 **{fixed(rt['p50_ms'])} ms**, p95 {fixed(rt['p95_ms'])} ms, p99 {fixed(rt['p99_ms'])} ms "
                 f"(p50 by language: {langs}); {rt['errors']} errors |"
             )
             rows.append(
                 f"| {b} | server CPU per message; server's own turn time (p50, from reply meta) | "
-                f"**{_f(rt['server_cpu_ms_per_msg'])} ms**; prepare_turn {_f(rt['server_prepare_turn']['p50_ms'])} ms,"
-                f" up to the reply {_f(rt['server_turn_total']['p50_ms'])} ms |"
+                f"**{fixed(rt['server_cpu_ms_per_msg'])} ms**; "
+                f"prepare_turn {fixed(rt['server_prepare_turn']['p50_ms'])} ms,"
+                f" up to the reply {fixed(rt['server_turn_total']['p50_ms'])} ms |"
             )
             rows.append(
                 f"| {b} | replies with citations / session start p50 | {rt['replies_with_citations']}/{rt['n']}; "
-                f"{_f(rt['session_start']['p50_ms'])} ms |"
+                f"{fixed(rt['session_start']['p50_ms'])} ms |"
             )
         if tp:
             rows.append(
                 f"| {b} | 2. throughput, {tp['conversations']} concurrent conversations, {tp['seconds']:.0f} s | "
-                f"**{_f(tp['msg_per_s'])} msg/s**, p50 {_f(tp['p50_ms'], 0)} ms, p95 {_f(tp['p95_ms'], 0)} ms, "
-                f"max {_f(tp['max_ms'], 0)} ms; errors "
+                f"**{fixed(tp['msg_per_s'])} msg/s**, p50 {fixed(tp['p50_ms'], 0)} ms, "
+                f"p95 {fixed(tp['p95_ms'], 0)} ms, "
+                f"max {fixed(tp['max_ms'], 0)} ms; errors "
                 f"4xx {tp['errors_4xx']}, 429 {tp['errors_429']}, 5xx {tp['errors_5xx']}, exc {tp['exceptions']}; "
-                f"server {_f(tp['server_cpu_ms_per_msg'])} ms CPU/msg, {_f(tp['server_cores'], 2)} cores; "
-                f"load generator {_f(tp['loadgen_cores'], 2)}, other {_f(tp['other_cores'], 2)} cores"
+                f"server {fixed(tp['server_cpu_ms_per_msg'])} ms CPU/msg, {fixed(tp['server_cores'], 2)} cores; "
+                f"load generator {fixed(tp['loadgen_cores'], 2)}, other {fixed(tp['other_cores'], 2)} cores"
                 + (f"; **session starts {tp['session_starts']}**" if set(tp["session_starts"]) - {"201"} else "")
                 + " |"
             )
         if ss:
             rows.append(
                 f"| {b} | 3. streamed (SSE), sequential (n={ss['complete']}/{ss['messages']}) | first `token` p50 "
-                f"**{_f(ss['first_token']['p50_ms'])} ms**, p95 {_f(ss['first_token']['p95_ms'])} ms; `done` p50 "
-                f"{_f(ss['done']['p50_ms'])} ms, p95 {_f(ss['done']['p95_ms'])} ms; headers p50 "
-                f"{_f(ss['headers']['p50_ms'])} ms |"
+                f"**{fixed(ss['first_token']['p50_ms'])} ms**, p95 {fixed(ss['first_token']['p95_ms'])} ms; `done` p50 "
+                f"{fixed(ss['done']['p50_ms'])} ms, p95 {fixed(ss['done']['p95_ms'])} ms; headers p50 "
+                f"{fixed(ss['headers']['p50_ms'])} ms |"
             )
         if run.get("other_processes_cores") is not None:
             rows.append(
                 f"| {b} | other processes during the run (PostgreSQL included) | "
-                f"{_f(run['other_processes_cores'], 2)} cores; server peak RSS "
-                f"{_f((run.get('server_memory') or {}).get('hwm_mb'), 0)} MB |"
+                f"{fixed(run['other_processes_cores'], 2)} cores; server peak RSS "
+                f"{fixed((run.get('server_memory') or {}).get('hwm_mb'), 0)} MB |"
             )
     return "\n".join(rows)
 
@@ -873,20 +864,11 @@ def main() -> int:
             "model": "LocalChatModel (JASPING_LLM=local), embeddings none",
             "profiled": args.profile,
         },
-        "machine": {
-            "nproc": os.cpu_count(),
-            "cpu": cpu_model(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "runs": runs,
         "total_seconds": round(time.monotonic() - began, 1),
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"widget-{doc['date']}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    path = save_results(doc, f"widget-{doc['date']}")
 
     if args.json:
         print(json.dumps(doc, indent=2, ensure_ascii=False))
