@@ -89,11 +89,20 @@ class Outgoing:
 
 class ProviderError(Exception):
     """A provider refused or failed a request. `retry`: worth trying again later (5xx, 429, network);
-    `window_closed`: WhatsApp's 24-hour window is over, only a template may be sent."""
+    `window_closed`: WhatsApp's 24-hour window is over, only a template may be sent; `opted_out`: the customer
+    told the provider to stop (SMS STOP), nothing more may be sent to them."""
 
-    def __init__(self, message: str, *, retry: bool, window_closed: bool = False, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry: bool,
+        window_closed: bool = False,
+        code: str | None = None,
+        opted_out: bool = False,
+    ):
         super().__init__(message)
-        self.retry, self.window_closed, self.code = retry, window_closed, code
+        self.retry, self.window_closed, self.code, self.opted_out = retry, window_closed, code, opted_out
 
 
 @dataclass(frozen=True)

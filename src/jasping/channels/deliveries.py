@@ -132,7 +132,7 @@ def _failed(
             return "queued"
         delivery.state = "dead"
         _message_state(s, delivery, "failed")
-        if connection.type == "twilio" and exc.code == "21610" and delivery.conversation_id:  # the number sent STOP
+        if exc.opted_out and delivery.conversation_id:
             conversation = s.get(Conversation, delivery.conversation_id)
             s.get(Contact, conversation.contact_id).sms_opted_out = True
         log.warning("delivery %s dead-lettered after %s attempt(s): %s", delivery_id, attempts, exc)

@@ -113,9 +113,7 @@ def _answer(org_id: str, event_id: str, connection_id: str, conversation_id: str
 
     if event.type == "media" and event.media:
         return _save_media(org_id, event_id, connection_id, conversation_id, event, then)
-    if event.type in ("location", "contacts", "order") or (
-        event.kind == "message" and _sms_keyword(event, connection_id, org_id)
-    ):
+    if event.type in ("location", "contacts", "order", "keyword"):
         return _noted(org_id, event_id, conversation_id, event, then)
     if event.type in ("reaction", "unsupported") or not event.text.strip():
         with session_scope(org_id) as s:
@@ -158,16 +156,6 @@ def _chosen_option(org_id: str, conversation_id: str, text: str) -> str:
     return options[n - 1] if 1 <= n <= len(options) else text
 
 
-def _sms_keyword(event: Incoming, connection_id: str, org_id: str) -> str | None:
-    from jasping.channels.twilio_sms import keyword
-
-    if not connection_id or event.type != "text":
-        return None
-    with session_scope(org_id, write=False) as r:
-        connection = r.get(ChannelConnection, connection_id)
-        return keyword(event.text) if connection is not None and connection.type == "twilio" else None
-
-
 def _noted(org_id: str, event_id: str, conversation_id: str, event: Incoming, then) -> str:  # noqa: ANN001
     """A shared location, shared contacts or an order: kept in the conversation for the team and acknowledged
     (an order also goes to a person); an SMS STOP or START changes the contact's opt-out, with no reply (Twilio
@@ -177,7 +165,7 @@ def _noted(org_id: str, event_id: str, conversation_id: str, event: Incoming, th
         lang = conversation.language or "en"
         meta = {"client_message_id": event.provider_id, "channel_type": event.type}
         conversations.add_message(s, conversation, role="user", text=event.text or f"[{event.type}]", meta=meta)
-        if event.type == "text":  # STOP / START
+        if event.type == "keyword":  # an SMS STOP / START / HELP
             from jasping.channels.twilio_sms import keyword
 
             contact, word = s.get(Contact, conversation.contact_id), keyword(event.text)

@@ -43,7 +43,9 @@ def parse(form: dict[str, str]) -> Incoming | None:
     sid, sender = form.get("MessageSid") or form.get("SmsSid"), e164(form.get("From") or "")
     if not sid or not sender:
         return None
-    return Incoming(kind="message", provider_id=sid, sender=sender, type="text", text=(form.get("Body") or "")[:1600])
+    body = (form.get("Body") or "")[:1600]
+    kind = "keyword" if keyword(body) else "text"  # STOP, START, HELP: for the opt-out, never for the agent
+    return Incoming(kind="message", provider_id=sid, sender=sender, type=kind, text=body)
 
 
 def parse_status(form: dict[str, str]) -> Incoming | None:
@@ -84,6 +86,7 @@ class TwilioSmsAdapter:
                 f"Twilio {response.status_code}: {err.get('message') or response.text[:200]}",
                 retry=retry,
                 code=str(code) if code else None,
+                opted_out=code == 21610,  # the number sent STOP to Twilio
             )
         try:
             return Sent(str(response.json()["sid"]))
