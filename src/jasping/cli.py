@@ -356,9 +356,11 @@ def audit_verify() -> None:
 
 
 def _register_subcommands() -> None:
+    from jasping.cli_eval import eval_command
     from jasping.cli_kb import kb
 
     main.add_command(kb)
+    main.add_command(eval_command)
 
 
 _register_subcommands()

@@ -57,21 +57,39 @@ def read_turn(
             turn.replay = answered
             return turn
         past = past[:n]
-    language = detect_message_language(text, list(agent.languages or ["en"]), conversation.language)
+    history = [
+        HistoryMessage("assistant" if m.role in ("assistant", "human") else "user", m.text)
+        for m in past
+        if m.role in ("user", "assistant", "human")
+    ]
+    context = context_for(session, agent, text, conversation.language, history=history)
+    turn = PreparedTurn(conversation.id, context, retried.id if retried is not None else "", started)
+    turn.client_message_id = client_message_id
+    turn.retrieval_ms = (time.perf_counter() - started) * 1000
+    return turn
+
+
+def context_for(
+    session: Session,
+    agent: Agent,
+    text: str,
+    language: str | None = None,
+    *,
+    history: list[HistoryMessage] | None = None,
+) -> TurnContext:
+    """The model's context for `text` (language, passages, business hours), stored nowhere: `language` is the
+    conversation's language so far, a hint for short messages. The turn loop and the answer evaluation share it."""
+    language = detect_message_language(text, list(agent.languages or ["en"]), language)
     passages, confidence, semantic = _retrieve(session, agent.id, text, language)
     org = session.get(Organization, agent.org_id)
     team = team_hours(agent.booking, org.timezone if org else None, clock.now())
-    context = TurnContext(
+    return TurnContext(
         agent_name=agent.name,
         instructions=agent.instructions or "",
         languages=list(agent.languages or ["en"]),
         user_text=text,
         language=language,
-        history=[
-            HistoryMessage("assistant" if m.role in ("assistant", "human") else "user", m.text)
-            for m in past
-            if m.role in ("user", "assistant", "human")
-        ],
+        history=history or [],
         passages=passages,
         confidence=confidence,
         semantic=semantic,
@@ -79,10 +97,6 @@ def read_turn(
         within_business_hours=team.open_now,
         reopens=team.reopens(language),
     )
-    turn = PreparedTurn(conversation.id, context, retried.id if retried is not None else "", started)
-    turn.client_message_id = client_message_id
-    turn.retrieval_ms = (time.perf_counter() - started) * 1000
-    return turn
 
 
 def record_user_message(session: Session, *, conversation: Conversation, turn: PreparedTurn) -> None:
