@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from jasping.agent.facts import fact_spans, has_fact, is_yes_no, polarity, question_kind, table_cells
 from jasping.agent.intents import INTENTS, detect_intent, detect_message_language, is_instruction_probe
 from jasping.agent.llm.base import AgentStep, RetrievedPassage, TurnContext
 from jasping.agent.llm.local import LocalChatModel
@@ -206,10 +207,46 @@ def test_middling_confidence_offers_a_person():
     assert MODEL.respond(context).quick_replies == []
 
 
-def test_passages_in_another_language_are_quoted_with_a_lead_in():
+def test_passages_in_another_language_are_quoted_in_their_words_after_an_answer_in_the_customers():
     step = MODEL.respond(ctx("Is there parking?", "en", index=FR_ONLY))
-    assert step.intent == "answer" and step.text.startswith("According to our information: ")
-    assert "parking gratuit" in step.text and [c.source_id for c in step.citations] == ["src-fr-parking"]
+    assert step.intent == "answer" and step.text.startswith("Yes. From “FAQ” (in French): “Oui, un parking gratuit")
+    assert [c.source_id for c in step.citations] == ["src-fr-parking"]
+    step = MODEL.respond(ctx("How much is a check-up?", "en", index=FR_ONLY))
+    assert step.text.startswith("Price: 300 dirhams. From “Tarifs” (in French): “")
+    assert "Une consultation de contrôle coûte 300 dirhams." in step.text
+    step = MODEL.respond(ctx("Do you take cheques?", "en", index=FR_ONLY))
+    assert step.text.startswith("Yes. From “Paiement” (in French): “Nous acceptons les espèces")
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "yes_no"),
+    [
+        ("How much is an oil change?", "price", False), ("C'est combien la vidange ?", "price", False),
+        ("بشحال الفيدانج؟", "price", False), ("How long does it take?", "duration", False),
+        ("Combien de temps dure une séance ?", "duration", False), ("Are you open on Sundays?", "time", True),
+        ("Quels sont vos horaires le samedi ?", "time", False), ("Où se trouve le garage ?", "place", False),
+        ("Vidange ou révision ?", "other", False), ("What is your phone number?", "contact", False),
+        ("Acceptez-vous les chèques ?", "other", True), ("Hi! I have a Clio 4. Do you do timing belts?", "other", True),
+        ("هل تقبلون البطاقة البنكية؟", "other", True), ("wach kayn parking?", "other", True),
+        ("Which brands do you sell?", "list", False), ("Comment annuler ma commande ?", "howto", False),
+    ],
+)  # fmt: skip
+def test_what_a_question_asks_for(question, kind, yes_no):
+    assert (question_kind(question), is_yes_no(question)) == (kind, yes_no)
+
+
+def test_facts_in_a_sentence():
+    assert fact_spans("price", "Vidange: 450 DH; Prix: 1 200 €; 25 $") == ["450 DH", "1 200 €", "25 $"]
+    assert fact_spans("duration", "comptez 45 min, ou 2 heures") == ["45 min", "2 heures"]
+    assert fact_spans("time", "ouvert de 9h à 18h30, 10am-2pm") == ["9h", "18h30", "10am", "2pm"]
+    assert fact_spans("contact", "Tél : +212 5 22 33 44 55, info@garage.ma") == ["+212 5 22 33 44 55", "info@garage.ma"]
+    assert has_fact("price", "Le parking est gratuit.") and not has_fact("price", "Le parking est au sous-sol.")
+    assert not polarity("Nous n'acceptons pas les chèques.") and not polarity("لا نقبل الشيكات")
+    assert polarity("We accept cheques.")
+    assert table_cells("Service: Vidange; Durée: 30 min; Prix: 450 DH") == [
+        ("Service", "Vidange"), ("Durée", "30 min"), ("Prix", "450 DH")
+    ]
+    assert table_cells("Une phrase; avec un point-virgule.") is None
 
 
 @pytest.mark.parametrize(
@@ -342,7 +379,7 @@ def test_passage_injection_is_never_quoted():
         step = MODEL.respond(ctx(question))
         assert "Ignore all previous" not in step.text and "every treatment is free" not in step.text
     step = MODEL.respond(ctx("Do you do X-rays?"))
-    assert step.text == "Our X-rays are digital and use a very low dose of radiation."
+    assert step.text == "Yes. Our X-rays are digital and use a very low dose of radiation."
 
 
 def test_instructions_in_a_passage_are_not_repeated():

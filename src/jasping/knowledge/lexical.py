@@ -47,9 +47,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .analysis import LANGUAGES, detect_script_language, token_forms, tokenize, word_ngrams
+from .lexicon import translations
 from .types import Hit
 
 __all__ = ["LexicalIndex", "Params", "confidence"]
+
+TRANSLATION_WEIGHT = 0.4  # the lexicon's translations of a question's words count this share of its own words
 
 
 @dataclass(frozen=True)
@@ -234,22 +237,30 @@ class LexicalIndex:
         fields = self._fields()
         total_weight = sum(w for _, _, w in fields)
         wanted: list[set[int]] = [set() for _ in fields]
+        translated: list[set[int]] = [set() for _ in fields]  # terms of the lexicon's translations only
         norms: list[list[float]] = [[] for _ in fields]
         for key in analysers:
             forms = [form for token in tokens for form in token_forms(token, key)]
             grams = {g for word in {w for _, w in forms} for g in self._grams_of(word)}
+            # for the documents of another language, the question's words in that language too (lexicon.py)
+            extra = translations(tokens, key, primary) if key and primary and key != primary else []
+            extra_forms = [form for token in extra for form in token_forms(token, key)]
+            extra_grams = {g for word in {w for _, w in extra_forms} for g in self._grams_of(word)}
             for i, (field, vocab, _) in enumerate(fields):
                 terms = {stem for stem, _ in forms} if i == 0 else grams
                 known = [vocab[t] for t in terms if t in vocab]
                 norms[i].append(float(field.idf[known].sum()) + field.max_idf * (len(terms) - len(known)))
                 wanted[i].update(known)
+                more = {stem for stem, _ in extra_forms} if i == 0 else extra_grams
+                translated[i].update(vocab[t] for t in more if t in vocab)
         parts_docs, parts_weights = [], []
         for i, (field, _, weight) in enumerate(fields):
             norm = norms[i][0] if primary is not None else min(norms[i])
-            if norm > 0 and wanted[i]:
-                docs, weights = field.gather(np.array(sorted(wanted[i]), np.int64))
-                parts_docs.append(docs)
-                parts_weights.append(weights * np.float32(weight / total_weight / norm))
+            for terms, share in ((wanted[i], 1.0), (translated[i] - wanted[i], TRANSLATION_WEIGHT)):
+                if norm > 0 and terms:
+                    docs, weights = field.gather(np.array(sorted(terms), np.int64))
+                    parts_docs.append(docs)
+                    parts_weights.append(weights * np.float32(share * weight / total_weight / norm))
         if not parts_docs:
             return np.zeros(n_docs)
         return np.bincount(np.concatenate(parts_docs), weights=np.concatenate(parts_weights), minlength=n_docs)

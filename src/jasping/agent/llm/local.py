@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from jasping.agent import facts
 from jasping.agent.hours import handoff_text
 from jasping.agent.intents import detect_intent, is_instruction_probe, normalize
 from jasping.agent.llm.base import AgentStep, Citation, RetrievedPassage, ToolCall, TurnContext
@@ -29,6 +30,7 @@ from jasping.agent.phrases import phrase, quick_replies
 from jasping.knowledge.analysis import LANGUAGES, detect_script_language, fold, token_forms, tokenize, word_ngrams
 from jasping.knowledge.ingest.chunker import split_sentences
 from jasping.knowledge.ingest.language import guess_language
+from jasping.knowledge.lexicon import translations
 
 __all__ = ["LocalChatModel"]
 
@@ -40,6 +42,9 @@ FOREIGN_COVERAGE = 0.75  # ...and, matched by words only (no embeddings), most o
 # collide across languages ("cars" and "carie" both stem to "car")
 NEIGHBOUR = 0.6  # a neighbouring sentence joins the answer when it scores this share of the best one
 CONTEXT_WEIGHT = 0.6  # a sentence under a matching FAQ question / heading gets this share of its score
+CUE_WEIGHT = 0.35  # words that only say what kind of fact is wanted ("price", "horaires") weigh this share
+FACT_BOOST = 1.5  # a sentence carrying the kind of fact asked for (an amount for "how much?") scores this much more
+FOREIGN_DISCOUNT = 0.7  # a sentence in another language than the customer's: answer in theirs when both exist
 _Q_PREFIX = re.compile(r"^(?:q|question|س|سؤال)\s*[:：]\s*", re.IGNORECASE)
 _A_PREFIX = re.compile(r"^(?:a|r|answer|réponse|reponse|ج|جواب|الجواب)\s*[:：]\s*", re.IGNORECASE)
 _BULLET = re.compile(r"^(?:[-•*·▪–]|\d{1,2}[.)])\s+")
@@ -64,6 +69,7 @@ class _Sentence:
     terms: frozenset[str]
     context: frozenset[str]  # terms of the question or heading the sentence answers, and of the passage's headings
     score: float = 0.0
+    plain: float = 0.0  # the score from shared words alone (before the fact and language adjustments)
 
 
 @lru_cache(maxsize=4096)
@@ -199,14 +205,22 @@ class LocalChatModel:
         sentences = [s for s in sentences if len(s.text) < 30 or normalize(s.text) not in leak]
         if not sentences:
             return None
-        words = self._query_words(context.user_text, context.language, {lang for lang in langs if lang})
+        ask = _Ask(context.user_text)
+        customer = context.language.lower().split("-")[0]
+        words, cues = self._query_words(context.user_text, context.language, {lang for lang in langs if lang})
         weights = self._weights(words, [s.terms | s.context for s in sentences])
+        weights = [w * CUE_WEIGHT if cue else w for w, cue in zip(weights, cues, strict=True)]
         for s in sentences:
             own = self._matched(words, s.terms)
             ctx = self._matched(words, s.context) - own
             s.score = (sum(weights[i] for i in own) + CONTEXT_WEIGHT * sum(weights[i] for i in ctx)) * 0.85**s.rank
+            s.plain = s.score
+            if ask.fact and facts.has_fact(ask.fact, s.text):
+                s.score *= FACT_BOOST
+            if langs[s.rank] and langs[s.rank] != customer:
+                s.score *= FOREIGN_DISCOUNT
         best = max(sentences, key=lambda s: (s.score, -s.rank, -s.index))
-        foreign = bool(langs[best.rank]) and langs[best.rank] != context.language.lower().split("-")[0]
+        foreign = bool(langs[best.rank]) and langs[best.rank] != customer
         if best.score <= 0:  # no shared word: only a confident cross-language match by meaning may answer
             if not foreign or not context.semantic or context.confidence < FOREIGN_CONFIDENCE:
                 return None
@@ -219,7 +233,21 @@ class LocalChatModel:
         if foreign and not context.semantic and coverage < FOREIGN_COVERAGE:
             return None
         chosen = self._complement(context.user_text, best, chosen, words, sentences)
-        return self._step(context, chosen, foreign)
+        chosen = self._with_fact(ask, best, chosen, sentences)
+        return self._step(context, ask, best, chosen, foreign)
+
+    def _with_fact(self, ask: _Ask, best: _Sentence, chosen: list[_Sentence], sentences: list) -> list[_Sentence]:
+        """When the chosen sentences lack the kind of fact asked for and the line after the best one has it (a
+        price on the line below its service), that line too."""
+        if not ask.fact or any(facts.has_fact(ask.fact, s.text) for s in chosen):
+            return chosen
+        after = [s for s in sentences if s.passage is best.passage and best.index < s.index <= best.index + 2]
+        follower = next((s for s in after if facts.has_fact(ask.fact, s.text)), None)
+        if follower is None or follower in chosen or sum(len(s.text) + 1 for s in chosen) + len(follower.text) > (
+            self.max_chars
+        ):
+            return chosen
+        return sorted([*chosen, follower], key=lambda s: (s.rank != best.rank, s.rank, s.index))
 
     def _complement(
         self, question: str, best: _Sentence, chosen: list[_Sentence], words: list[frozenset[str]], sentences: list
@@ -235,7 +263,7 @@ class LocalChatModel:
         size = sum(len(s.text) + 1 for s in base)
         key, pick = (0, 0.0), None
         for s in sentences:
-            if s in base or s.score < 0.3 * best.score or size + len(s.text) > self.max_chars:
+            if s in base or s.plain < 0.3 * best.plain or size + len(s.text) > self.max_chars:
                 continue
             gain = len(self._matched(words, s.terms | s.context) - covered)
             if gain and (gain, s.score) > key:
@@ -245,16 +273,22 @@ class LocalChatModel:
         return sorted([*base, pick], key=lambda s: (s.rank != best.rank, s.rank, s.index))
 
     @staticmethod
-    def _query_words(text: str, lang: str, passage_langs: set[str]) -> list[frozenset[str]]:
-        """Per content word of the question, its stems under the customer's and the passages' analysers."""
-        words = []
-        for token in dict.fromkeys(tokenize(text)):
+    def _query_words(text: str, lang: str, passage_langs: set[str]) -> tuple[list[frozenset[str]], list[bool]]:
+        """Per content word of the question, its stems under the customer's and the passages' analysers (with the
+        lexicon's translations for passages in other languages), and whether it only says what kind of fact is
+        wanted ("price", "horaires": a cue)."""
+        words, cues = [], []
+        tokens = list(dict.fromkeys(tokenize(text)))
+        for token in tokens:
             if not token_forms(token, lang) or fold(token) in _ASKING:
                 continue  # a stop word in the customer's language
-            stems = frozenset(stem for lg in {lang, *passage_langs} for stem, _ in token_forms(token, lg))
+            stems = {stem for lg in {lang, *passage_langs} for stem, _ in token_forms(token, lg)}
+            for lg in passage_langs - {lang}:
+                stems.update(stem for word in translations([token], lg, lang) for stem, _ in token_forms(word, lg))
             if stems:
-                words.append(stems)
-        return words
+                words.append(frozenset(stems))
+                cues.append(fold(token) in facts.CUES)
+        return words, cues
 
     @staticmethod
     def _matched(words: list[frozenset[str]], terms: frozenset[str]) -> set[int]:
@@ -286,11 +320,26 @@ class LocalChatModel:
                 size += 1 + len(s.text)
         return sorted(chosen, key=lambda s: s.index)
 
-    def _step(self, context: TurnContext, chosen: list[_Sentence], foreign: bool) -> AgentStep:
+    def _step(
+        self, context: TurnContext, ask: _Ask, best: _Sentence, chosen: list[_Sentence], foreign: bool
+    ) -> AgentStep:
+        """The reply: the fact first (yes or no; for a table row, the cell asked for first), then the passage's
+        words; a passage in another language is quoted in its own words, after a lead-in in the customer's."""
         lang = context.language
-        body = " ".join(s.text for s in chosen)
-        prefix = phrase("according", lang) + " " if foreign else ""
-        text = prefix + _shorten(body, self.max_chars - len(prefix))
+        body = " ".join(_fact_first(s.text, ask) for s in chosen)
+        lead = ""
+        if ask.yes_no:
+            lead = phrase("yes" if facts.polarity(best.text) else "no", lang) + " "
+            if not foreign and _starts_with_answer(body, lead):
+                lead = ""
+        if foreign:
+            spans = set(facts.fact_spans(ask.fact, body)) if ask.fact else set()
+            if len(spans) == 1 and ask.fact in _FACT_LEADS and not ask.yes_no:  # one fact: no choosing among several
+                lead += phrase(_FACT_LEADS[ask.fact], lang, fact=spans.pop()) + " "
+            language = phrase(f"language_{_passage_language(best.passage) or 'other'}", lang)
+            lead += phrase("quote_from", lang, title=best.passage.title or "", language=language) + " "
+            body = f"«{body}»" if lang == "fr" else f"“{body}”"
+        text = lead + _shorten(body, self.max_chars - len(lead))
         citations = []
         for p in dict.fromkeys(s.passage for s in chosen):
             used = " ".join(s.text for s in chosen if s.passage is p)
@@ -299,3 +348,38 @@ class LocalChatModel:
         return AgentStep(
             text, citations=citations, quick_replies=replies, intent="answer", language=lang, grounded=True
         )
+
+
+_FACT_LEADS = {"price": "fact_price", "duration": "fact_duration", "time": "fact_time", "contact": "fact_contact"}
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """What the question asks for: its kind, the kind of fact that answers it, and whether it wants a yes or no."""
+
+    kind: str
+    fact: str | None
+    yes_no: bool
+
+    def __init__(self, question: str) -> None:
+        kind = facts.question_kind(question)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "fact", facts.fact_kind(kind))
+        object.__setattr__(self, "yes_no", facts.is_yes_no(question))
+
+
+def _fact_first(text: str, ask: _Ask) -> str:
+    """A table row ("Service: X; Durée: 30 min; Prix: 450 DH") with the cell asked for right after the row's name."""
+    cells = facts.table_cells(text) if ask.fact else None
+    if not cells:
+        return text
+    wanted = [c for c in cells[1:] if facts.has_fact(ask.fact, c[1])]
+    if not wanted:
+        return text
+    order = [cells[0], *wanted, *(c for c in cells[1:] if c not in wanted)]
+    return "; ".join(f"{name}: {value}" if name else value for name, value in order)
+
+
+def _starts_with_answer(body: str, lead: str) -> bool:
+    first = tokenize(body[:20])[:1]
+    return bool(first) and first[0] in {t for t in tokenize(lead)} | {"yes", "no", "oui", "non", "نعم", "لا"}
