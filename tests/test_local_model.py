@@ -244,7 +244,9 @@ def test_facts_in_a_sentence():
     assert not polarity("Nous n'acceptons pas les chèques.") and not polarity("لا نقبل الشيكات")
     assert polarity("We accept cheques.")
     assert table_cells("Service: Vidange; Durée: 30 min; Prix: 450 DH") == [
-        ("Service", "Vidange"), ("Durée", "30 min"), ("Prix", "450 DH")
+        ("Service", "Vidange"),
+        ("Durée", "30 min"),
+        ("Prix", "450 DH"),
     ]
     assert table_cells("Une phrase; avec un point-virgule.") is None
 

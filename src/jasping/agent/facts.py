@@ -17,7 +17,7 @@ from functools import lru_cache
 __all__ = ["CUES", "fact_kind", "fact_spans", "has_fact", "is_yes_no", "polarity", "question_kind", "table_cells"]
 
 _AR = r"\u0600-\u06ff"
-_W = rf"[^\W_]"  # a letter or digit, any script
+_W = r"[^\W_]"  # a letter or digit, any script
 
 
 def _fold(text: str) -> str:
@@ -81,7 +81,8 @@ CUES: frozenset[str] = frozenset(
     """how much many long price prices pricing cost costs fee fees rate rates tariff charge pay expensive cheap when
     time hours open opening close closing where address located location phone number email contact combien prix
     tarif tarifs cout coute frais montant payer cher temps duree dure quand heure heures horaire horaires ouvert
-    ouvrez ferme fermeture adresse situe telephone numero mail joindre contacter سعر ثمن بشحال شحال متى فين أين""".split()
+    ouvrez ferme fermeture adresse situe telephone numero mail joindre contacter
+    سعر ثمن بشحال شحال متى فين أين""".split()
 )  # folded, unstemmed
 
 _CURRENCY = (
@@ -131,13 +132,13 @@ _CELL = re.compile(r"\s*;\s+")
 
 @lru_cache(maxsize=4096)
 def question_kind(text: str) -> str:
-    """"price", "duration", "number", "time", "place", "contact", "howto", "list" or "other"."""
+    """ "price", "duration", "number", "time", "place", "contact", "howto", "list" or "other"."""
     folded = _fold(text)
     if _OU.search(text.casefold()) and not any(p.search(folded) for k, p in _KINDS[:4] if k != "number"):
         return "place"
     for kind, pattern in _KINDS:
         if pattern.search(folded):
-            if kind == "list" and not re.search(rf"[?؟]|^(?:which|quels|quelles|ما|شنو)", folded):
+            if kind == "list" and not re.search(r"[?؟]|^(?:which|quels|quelles|ما|شنو)", folded):
                 continue
             return kind
     return "other"

@@ -15,10 +15,14 @@ from .analysis import token_forms, tokenize
 
 __all__ = ["translations"]
 
-# One concept a line: English | French | Arabic (MSA, then Darija in Arabic script); synonyms by commas.
+# One concept a line (an indented line goes on with the one above): English | French | Arabic (MSA, then Darija in
+# Arabic script and a few Latin-script Darija words); synonyms separated by commas.
 _CONCEPTS = """
-price, prices, cost, costs, fee, fees, rate, rates, charge, how much, pricing, tariff | prix, tarif, tarifs, coût, coûte, combien, frais, montant | سعر, أسعار, ثمن, تكلفة, كلفة, رسوم, بشحال, شحال, بكم, bch7al, ch7al, bchhal, chhal
-cheap, cheaper, discount, reduction, promo, promotion | réduction, remise, promo, promotion, rabais | تخفيض, خصم, تخفيضات, عرض
+price, prices, cost, costs, fee, fees, rate, rates, charge, how much, pricing, tariff | prix, tarif, tarifs, coût,
+    coûte, combien, frais, montant | سعر, أسعار, ثمن, تكلفة, كلفة, رسوم, بشحال, شحال, بكم, bch7al, ch7al, bchhal,
+    chhal
+cheap, cheaper, discount, reduction, promo, promotion | réduction, remise, promo, promotion, rabais | تخفيض, خصم,
+    تخفيضات, عرض
 free, free of charge | gratuit, gratuite, gratuits, offert, offerte | مجاني, مجانا, مجانية, فابور
 deposit, down payment | acompte, caution, arrhes, dépôt | عربون, تسبيق, ضمانة
 refund, refunds, reimburse, reimbursement, money back | remboursement, rembourser, remboursé | استرجاع, استرداد, تعويض
@@ -29,14 +33,16 @@ cheque, check, cheques | chèque, chèques | شيك, شيكات
 transfer, bank transfer, wire | virement | تحويل, تحويل بنكي
 invoice, receipt, bill | facture, reçu, note | فاتورة, وصل
 tax, vat | tva, taxe, taxes, ttc, ht | ضريبة, الضريبة على القيمة المضافة
-how long, duration, last, lasts, takes, long | durée, combien de temps, dure, prend | مدة, المدة, شحال ديال الوقت, كم من الوقت
+how long, duration, last, lasts, takes, long | durée, combien de temps, dure, prend | مدة, المدة, شحال ديال الوقت,
+    كم من الوقت
 minute, minutes, min | minute, minutes, min | دقيقة, دقائق, دقايق
 hour, hours | heure, heures | ساعة, ساعات, سوايع
 day, days | jour, jours, journée | يوم, أيام, ايام, نهار
 week, weeks, weekly | semaine, semaines, hebdomadaire | أسبوع, أسابيع, سيمانة
 month, months, monthly | mois, mensuel, mensuelle | شهر, أشهر, شهور
 year, years, yearly, annual | an, ans, année, années, annuel | سنة, سنوات, عام
-open, opening, opens, opening hours, hours, schedule, timetable | ouvert, ouverte, ouverture, horaires, horaire, ouvre, ouvrez, planning | مفتوح, تفتحون, ساعات العمل, أوقات, اوقات, التوقيت, كتحلو, kat7lo, kat7elo
+open, opening, opens, opening hours, hours, schedule, timetable | ouvert, ouverte, ouverture, horaires, horaire,
+    ouvre, ouvrez, planning | مفتوح, تفتحون, ساعات العمل, أوقات, اوقات, التوقيت, كتحلو, kat7lo, kat7elo
 close, closed, closing, closes | fermé, fermée, fermeture, ferme, fermez | مغلق, مسدود, إغلاق, كتسدو
 when, what time, time | quand, quelle heure, heure, moment | متى, وقتاش, فوقاش, امتى, imta, fo9ach, wa9tach
 today, now | aujourd'hui, maintenant | اليوم, دابا, الآن
@@ -54,26 +60,31 @@ morning | matin, matinée | صباح, صباحا, الصباح
 afternoon | après-midi | بعد الظهر, العشية
 evening, night | soir, soirée, nuit | مساء, الليل, ليلة
 lunch, lunch break, noon | déjeuner, midi, pause déjeuner | الغداء, الظهر, وقت الغدا
-where, address, located, location, find you | où, adresse, situé, située, trouver, emplacement | أين, فين, عنوان, العنوان, موقع, كاين
+where, address, located, location, find you | où, adresse, situé, située, trouver, emplacement | أين, فين, عنوان,
+    العنوان, موقع, كاين
 street, road, avenue | rue, avenue, boulevard, bd, route | شارع, زنقة, طريق
 city, town, downtown, centre, center | ville, centre, centre-ville | مدينة, وسط المدينة
 near, nearby, next to, close to | près, proche, à côté | قرب, قريب, حدا
 parking, park, car park | parking, stationnement, garer, se garer | موقف, مرآب, باركينغ, نباركي
-bus, tram, metro, train, station, public transport | bus, tram, tramway, métro, train, gare, station, transports en commun | حافلة, طوبيس, الترام, قطار, محطة, لاݣار
+bus, tram, metro, train, station, public transport | bus, tram, tramway, métro, train, gare, station,
+    transports en commun | حافلة, طوبيس, الترام, قطار, محطة, لاݣار
 airport | aéroport | مطار, المطار
 phone, telephone, call, number, phone number | téléphone, tél, appeler, numéro, appel | هاتف, الهاتف, رقم, تلفون, نعيط
 email, e-mail, mail | email, e-mail, courriel, mail | بريد, البريد الإلكتروني, إيميل, ايميل
 contact, reach | contact, contacter, joindre | اتصال, تواصل, التواصل
 website, online, internet, site | site, en ligne, internet, site web | موقع, الموقع, أونلاين, الانترنت
 whatsapp | whatsapp | واتساب
-appointment, booking, book, reservation, reserve, slot | rendez-vous, rdv, réservation, réserver, créneau | موعد, حجز, نحجز, رونديفو
+appointment, booking, book, reservation, reserve, slot | rendez-vous, rdv, réservation, réserver, créneau | موعد,
+    حجز, نحجز, رونديفو
 cancel, cancellation, cancelling | annuler, annulation, annulé | إلغاء, الغاء, نلغي
 reschedule, change, move, postpone | reporter, déplacer, modifier, changer | تأجيل, تغيير, تبديل, نبدل
 late, delay, lateness | retard, en retard | تأخر, التأخير, معطل
 early, in advance, beforehand, notice | avance, à l'avance, préavis | مسبقا, قبل
 wait, waiting | attente, attendre | انتظار, نتسنى
-delivery, shipping, ship, deliver, delivered | livraison, livrer, livré, expédition, expédier, envoi | توصيل, التوصيل, شحن, ليفريزون
-return, returns, send back, exchange | retour, retours, retourner, renvoyer, échange, échanger | إرجاع, ارجاع, استبدال, نرجع
+delivery, shipping, ship, deliver, delivered | livraison, livrer, livré, expédition, expédier, envoi | توصيل,
+    التوصيل, شحن, ليفريزون
+return, returns, send back, exchange | retour, retours, retourner, renvoyer, échange, échanger | إرجاع, ارجاع,
+    استبدال, نرجع
 warranty, guarantee, guaranteed | garantie, garanti, garantis | ضمان, الضمان, كارانتي
 order, orders | commande, commandes, commander | طلب, طلبية, كوموند
 stock, available, availability, in stock | stock, disponible, disponibilité, en stock | متوفر, متوفرة, موجود
@@ -82,7 +93,8 @@ weight, kg | poids, kg | وزن, الوزن
 colour, color | couleur, couleurs | لون, ألوان
 new | neuf, neuve, nouveau, nouvelle | جديد, جديدة
 used, second-hand | occasion, d'occasion | مستعمل
-repair, repairs, fix, service, servicing | réparation, réparer, entretien, révision, dépannage | إصلاح, تصليح, صيانة, نصلح
+repair, repairs, fix, service, servicing | réparation, réparer, entretien, révision, dépannage | إصلاح, تصليح, صيانة,
+    نصلح
 oil change | vidange | تغيير الزيت, فيدانج
 tyre, tyres, tire, tires | pneu, pneus, pneumatique | إطار, عجلات, بنو
 brake, brakes | frein, freins, freinage | فرامل, الفرانات
@@ -92,13 +104,15 @@ car, vehicle, cars | voiture, véhicule, auto | سيارة, السيارة, طو
 diagnosis, diagnostic, check-up, inspection | diagnostic, contrôle, bilan, inspection | تشخيص, فحص, الفحص
 air conditioning, aircon, ac | climatisation, clim | مكيف, تكييف, الكليماتيزور
 quote, estimate | devis, estimation | عرض سعر, تقدير, دوفي
-class, classes, course, courses, lesson, lessons, session, sessions | cours, séance, séances, leçon, atelier | حصة, حصص, درس, دروس
+class, classes, course, courses, lesson, lessons, session, sessions | cours, séance, séances, leçon, atelier | حصة,
+    حصص, درس, دروس
 beginner, beginners | débutant, débutants, débutante, initiation | مبتدئ, مبتدئين
 teacher, instructor, coach, trainer | professeur, prof, enseignant, instructeur, coach, moniteur | أستاذ, مدرب, الكوتش
 trial, first class, try | essai, cours d'essai, découverte, essayer | تجربة, حصة تجريبية
 membership, subscription, pass, card | abonnement, carte, forfait, adhésion | اشتراك, الاشتراك, ابونمو
 equipment, gear, mat, mats | matériel, équipement, tapis | معدات, تجهيزات
-shower, showers, changing room, locker | douche, douches, vestiaire, vestiaires, casier | دوش, حمام, غرفة تبديل الملابس
+shower, showers, changing room, locker | douche, douches, vestiaire, vestiaires, casier | دوش, حمام,
+    غرفة تبديل الملابس
 child, children, kids, kid, baby | enfant, enfants, bébé, bambin | طفل, أطفال, الدراري, ولاد
 adult, adults | adulte, adultes | بالغ, كبار
 student, students | étudiant, étudiants | طالب, طلبة
@@ -106,14 +120,18 @@ senior, seniors, elderly | senior, seniors, retraité | مسن, كبار الس�
 group, groups | groupe, groupes | مجموعة, جماعة
 private, individual, one-to-one | privé, particulier, individuel | خاص, فردي
 gift, gift card, voucher | cadeau, carte cadeau, bon cadeau, bon | هدية, بطاقة هدية, قسيمة
-animal, animals, pet, pets, dog, dogs, cat, cats | animal, animaux, chien, chiens, chat, chats | حيوان, حيوانات, كلب, قط, قطة
+animal, animals, pet, pets, dog, dogs, cat, cats | animal, animaux, chien, chiens, chat, chats | حيوان, حيوانات, كلب,
+    قط, قطة
 smoking, smoke | fumer, fumeur, tabac | تدخين, الدخان
 wifi, wi-fi, internet | wifi, wi-fi | واي فاي, الويفي
-accessible, wheelchair, disabled, disability | accessible, fauteuil roulant, handicap, handicapé, pmr | كرسي متحرك, ذوي الاحتياجات الخاصة, إعاقة
-language, languages, speak, english, french, arabic | langue, langues, parler, parlez, anglais, français, arabe | لغة, تتكلمو, الإنجليزية, الفرنسية, العربية
+accessible, wheelchair, disabled, disability | accessible, fauteuil roulant, handicap, handicapé, pmr | كرسي متحرك,
+    ذوي الاحتياجات الخاصة, إعاقة
+language, languages, speak, english, french, arabic | langue, langues, parler, parlez, anglais, français,
+    arabe | لغة, تتكلمو, الإنجليزية, الفرنسية, العربية
 staff, team | équipe, personnel | فريق, الطاقم
 manager, owner, director | responsable, gérant, directeur, propriétaire | مدير, المسؤول, مول
-document, documents, papers, id, identity card, passport | document, documents, papiers, pièce d'identité, carte d'identité, passeport | وثائق, الوثائق, بطاقة التعريف, جواز السفر, لاكارط ناسيونال
+document, documents, papers, id, identity card, passport | document, documents, papiers, pièce d'identité,
+    carte d'identité, passeport | وثائق, الوثائق, بطاقة التعريف, جواز السفر, لاكارط ناسيونال
 insurance | assurance, mutuelle | تأمين, التأمين, لاسورانس
 emergency, urgent, urgency | urgence, urgences, urgent | طوارئ, مستعجل, عاجل
 rule, rules, policy | règle, règles, règlement, politique, conditions | قواعد, سياسة, شروط
@@ -145,7 +163,7 @@ def _tables() -> tuple[dict[str, dict[tuple[str, ...], list[int]]], list[dict[st
     phrases: dict[str, dict[tuple[str, ...], list[int]]] = {lang: {} for lang in _LANGS}
     concepts: list[dict[str, list[str]]] = []
     longest = 1
-    for line in _CONCEPTS.strip().splitlines():
+    for line in _CONCEPTS.strip().replace(",\n    ", ", ").splitlines():
         forms: dict[str, list[str]] = {}
         for lang, cell in zip(_LANGS, line.split("|"), strict=True):
             words: list[str] = []

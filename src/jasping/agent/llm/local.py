@@ -243,8 +243,10 @@ class LocalChatModel:
             return chosen
         after = [s for s in sentences if s.passage is best.passage and best.index < s.index <= best.index + 2]
         follower = next((s for s in after if facts.has_fact(ask.fact, s.text)), None)
-        if follower is None or follower in chosen or sum(len(s.text) + 1 for s in chosen) + len(follower.text) > (
-            self.max_chars
+        if (
+            follower is None
+            or follower in chosen
+            or sum(len(s.text) + 1 for s in chosen) + len(follower.text) > (self.max_chars)
         ):
             return chosen
         return sorted([*chosen, follower], key=lambda s: (s.rank != best.rank, s.rank, s.index))
