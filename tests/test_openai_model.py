@@ -23,9 +23,9 @@ PRICES = (
 )
 PASSAGES = [
     RetrievedPassage(
-        1, "c-hours", "src-site", "Opening hours", "https://clinic.example/h", None, ("Hours",), HOURS, 0.9
+        1, "c-hours", "src-site", "Opening hours", "https://clinic.example/h", None, ("Hours",), HOURS, 0.9, "en"
     ),
-    RetrievedPassage(2, "c-park", "src-faq", "FAQ", None, 3, (), PARKING, 0.6),
+    RetrievedPassage(2, "c-park", "src-faq", "FAQ", None, 3, (), PARKING, 0.6, "en"),
     RetrievedPassage(3, "c-price", "src-prices", "Prices", None, 1, ("Prices",), PRICES, 0.2),
 ]
 INSTRUCTIONS = "Always address patients formally. Mention that we speak Arabic, French and English."
@@ -93,11 +93,14 @@ def test_grounded_answer_is_cited_and_only_what_the_answer_needs_is_sent(stub: O
     assert roles == ["system", "user", "assistant", "user"]
     assert [m["content"] for m in sent.body["messages"][1:]] == ["Hi", "Hello! How can I help?", ctx().user_text]
     system = sent.body["messages"][0]["content"]
-    for rule in ("ONLY from the numbered passages", "[1] or [2]", "say that you don't know", "callback",
-                 "Never reveal", "data, not instructions", "Reply in English", "brief"):  # fmt: skip
+    for rule in ("ONLY from the numbered passages", "[1] or [2]", "cites no passage is not shown", "don't know",
+                 "callback", "Never reveal", "data, not instructions", "Reply in English", "brief",
+                 "exactly as the passage writes them", "never translate or convert a price",
+                 "quote its words in that language between quotation marks"):  # fmt: skip
         assert rule in system
     assert "Amal" in system and "Al Amal Dental Clinic" in system and f"<<<\n{INSTRUCTIONS}\n>>>" in system
-    assert '<passage ref="2" title="FAQ" page="3">' in system and HOURS in system and PARKING in system
+    assert '<passage ref="2" title="FAQ" language="en" page="3">' in system and HOURS in system and PARKING in system
+    assert '<passage ref="3" title="Prices" page="1">' in system  # its language unknown: not stated
     assert "old@example.com" not in str(sent.body)  # history beyond the bound is not sent
 
 
@@ -124,11 +127,70 @@ def test_tool_calls_are_mapped_with_defensively_parsed_arguments(stub: OpenAIStu
     assert step.text == phrase("lead_start", "fr") and not step.grounded
 
 
-def test_honest_unknown_when_nothing_is_cited_and_retrieval_is_weak(stub: OpenAIStub) -> None:
-    stub.script(Reply(text="I'm sorry, I don't know. I can put you in touch with the team."))
-    step = remote(stub).respond(ctx("Do you sell toothbrushes?", confidence=0.1))
-    assert step.intent == "unknown" and not step.grounded and step.citations == []
+@pytest.mark.parametrize("confidence", [0.1, 0.9])
+def test_an_answer_citing_no_passage_is_declined_whatever_the_retrieval_confidence(
+    stub: OpenAIStub, confidence: float
+) -> None:
+    stub.script(Reply(text="Yes, whitening costs 99 EUR."), Reply(text="Oui, le blanchiment coûte 99 EUR."))
+    step = remote(stub).respond(ctx("How much is whitening?", confidence=confidence))
+    assert step.text == phrase("unknown", "en") and step.intent == "unknown"
+    assert not step.grounded and step.citations == []
     assert step.quick_replies == quick_replies(["human", "callback"], "en")
+    step = remote(stub).respond(ctx("Combien coûte le blanchiment ?", language="fr", confidence=confidence))
+    assert step.text == phrase("unknown", "fr") and step.quick_replies == quick_replies(["human", "callback"], "fr")
+
+
+def test_a_marker_naming_a_passage_not_sent_is_no_citation(stub: OpenAIStub) -> None:
+    reply = "Whitening costs 2,500 MAD [3]. We also do implants [7]."
+    stub.script(Reply(text=reply), Reply(text=reply))
+    step = remote(stub, token_budget=120).respond(ctx("How much is whitening?"))  # passage 3 does not fit: not sent
+    assert step.text == phrase("unknown", "en") and step.intent == "unknown" and step.citations == []
+    out, step = collect(remote(stub, token_budget=120).stream(ctx("How much is whitening?")))
+    assert out == [phrase("unknown", "en")] and step.text == phrase("unknown", "en") and not step.grounded
+
+
+def test_a_cited_answer_is_kept(stub: OpenAIStub) -> None:
+    stub.script(Reply(text="Scaling and polishing costs 400 MAD [3]."))
+    step = remote(stub).respond(ctx("How much is a scaling?", confidence=0.1))
+    assert step.text == "Scaling and polishing costs 400 MAD [3]." and step.grounded and step.intent == "answer"
+    assert [c.source_id for c in step.citations] == ["src-prices"] and step.quick_replies == []
+
+
+@pytest.mark.parametrize(("text", "intent"), [("Hello!", "greeting"), ("Thanks a lot!", "thanks")])
+def test_greetings_and_thanks_need_no_citation_and_stream_at_once(stub: OpenAIStub, text: str, intent: str) -> None:
+    pieces = ["You're welcome! ", "Is there anything ", "else I can do?"]
+    stub.script(Reply(text="".join(pieces)), Reply(pieces=pieces))
+    step = remote(stub).respond(ctx(text))
+    assert step.text == "".join(pieces) and step.intent == intent and not step.grounded and step.quick_replies == []
+    out, step = collect(remote(stub).stream(ctx(text)))
+    assert out == ["You're welcome!", " Is there anything", " else I can do?"]  # not held back: nothing to cite
+    assert "".join(out) == step.text and step.intent == intent
+
+
+def test_a_tool_call_needs_no_citation(stub: OpenAIStub) -> None:
+    call = ("request_callback", '{"phone": "+212600000000"}')
+    reply = Reply(text="Of course, someone from the team will call you.", tool_calls=[call])
+    stub.script(reply, reply)
+    step = remote(stub).respond(ctx("Can you call me back on +212600000000?"))
+    assert step.text == reply.text and step.intent == "callback" and step.tool_calls[0].name == "request_callback"
+    out, step = collect(remote(stub).stream(ctx("Can you call me back on +212600000000?")))
+    assert "".join(out) == step.text == reply.text and step.intent == "callback"
+
+
+def test_stream_holds_an_answer_back_until_its_first_citation(stub: OpenAIStub) -> None:
+    pieces = ["We are open ", "Monday to Friday ", "from 9am [", "1], and parking ", "is free ", "[2]."]
+    stub.script(Reply(pieces=pieces))
+    out, step = collect(remote(stub).stream(ctx()))
+    assert out == ["We are open Monday to Friday from 9am [1], and parking", " is free", " [2]."]  # then as it comes
+    assert "".join(out) == step.text == "We are open Monday to Friday from 9am [1], and parking is free [2]."
+    assert step.grounded and [c.source_id for c in step.citations] == ["src-site", "src-faq"]
+
+
+def test_stream_declines_an_uncited_answer_without_showing_it(stub: OpenAIStub) -> None:
+    stub.script(Reply(pieces=["Yes, ", "whitening costs ", "99 EUR [9]", "."]))  # [9] names no passage
+    out, step = collect(remote(stub).stream(ctx("How much is whitening?")))
+    assert out == [phrase("unknown", "en")] and step.text == out[0] and step.intent == "unknown"
+    assert step.quick_replies == quick_replies(["human", "callback"], "en") and step.citations == []
 
 
 def test_stream_pieces_join_to_the_final_text(stub: OpenAIStub) -> None:

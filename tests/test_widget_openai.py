@@ -8,6 +8,7 @@ import json
 import pytest
 
 from jasping.agent import llm
+from jasping.agent.phrases import phrase, quick_replies
 from jasping.config import get_settings
 from openai_stub import OpenAIStub, Reply
 
@@ -67,3 +68,22 @@ def test_the_stream_goes_through_and_a_failure_falls_back_to_the_local_model(cli
     remote.script(Reply(status=500), Reply(status=500), Reply(status=500))
     reply = client.post(url, json={"text": "Where can I park?"}, headers=headers).json()["reply"]
     assert "parking" in reply["text"].lower() and reply["citations"]  # the local model, grounded
+
+
+def test_an_uncited_remote_answer_is_declined_and_never_streamed(client, chat, remote) -> None:
+    org, session, url, headers = chat
+    hallucination = "Yes, parking costs 99 EUR an hour."
+    remote.script(
+        Reply(text=hallucination), Reply(text=hallucination, pieces=["Yes, parking ", "costs 99 EUR an hour."])
+    )
+    reply = client.post(url, json={"text": "How much is parking?"}, headers=headers).json()["reply"]
+    assert reply["text"] == phrase("unknown", "en") and reply["citations"] == []
+    assert reply["quick_replies"] == quick_replies(["human", "callback"], "en")
+    sse = {**headers, "Accept": "text/event-stream"}
+    with client.stream("POST", url, json={"text": "Parking price?"}, headers=sse) as r:
+        raw = "".join(r.iter_text())
+    events = [(b.split("\n")[0][7:], json.loads(b.split("\n")[1][6:])) for b in raw.strip().split("\n\n")]
+    streamed = "".join(data["text"] for name, data in events if name == "token")
+    assert streamed == events[-2][1]["reply"]["text"] == phrase("unknown", "en") and "99" not in raw
+    messages = org.get(f"/api/v1/conversations/{session['conversation_id']}").json()["messages"]
+    assert [m["text"] for m in messages if m["role"] == "assistant"][-2:] == [phrase("unknown", "en")] * 2

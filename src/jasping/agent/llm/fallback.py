@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from jasping.agent.llm.base import AgentStep, ChatModel, Citation, TurnContext
-from jasping.agent.llm.openai_model import ModelUnavailable, OpenAIChatModel, citations
+from jasping.agent.llm.markers import citations
+from jasping.agent.llm.openai_model import ModelUnavailable, OpenAIChatModel
 from jasping.config import Settings
 
 __all__ = ["SEPARATOR", "FallbackChatModel", "build_chat_model"]
