@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint bench venv clean
+.PHONY: run test lint bench eval venv clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,9 @@ lint: venv
 
 bench: venv
 	@$(BIN)/python bench/http_bench.py
+
+eval: venv
+	@$(BIN)/python bench/answer_eval.py $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
