@@ -68,13 +68,17 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [
 ]  # fmt: skip
 
 _YES_NO = re.compile(
-    r"^(?:(?:hi|hello|hey|bonjour|salut|salam|سلام|السلام عليكم)[ ,!.]*)?"
-    r"(?:do|does|did|is|are|was|were|can|could|will|would|have|has|may|might|should|shall|am|must"
-    r"|est-ce que|est-ce qu'|est ce que|est ce qu'|puis-je|peut-on|pouvez-vous|avez-vous|acceptez-vous|faut-il"
-    r"|y a-t-il|y-a-t-il|il y a|on peut|je peux|c'est possible|hal|هل|واش|wach|wash|wesh)(?!\w)"
+    r"(?:^|[,;:] )(?:(?:hi|hello|hey|bonjour|salut|salam|سلام|السلام عليكم)[ ,!.]*)?"
+    r"(?:(?:do|does|did|is|are|was|were|can|could|will|would|have|has|may|might|should|shall|am|must"
+    r"|puis-je|peut-on|pouvez-vous|avez-vous|acceptez-vous|faut-il|y a-t-il|y-a-t-il|il y a|on peut|je peux"
+    r"|c'est possible|hal|هل|واش|wach|wash|wesh)(?!\w)|est-ce que|est-ce qu'|est ce que|est ce qu'|esque|eske)"
 )
 _INVERSION = re.compile(r"\w-(?:vous|je|il|elle|on|ils|elles|nous)\b")  # "acceptez-vous", "faut-il"
-_WH = _words(r"how|what|which|where|when|who|why|comment|quel|quelle|quels|quelles|quand|qui|pourquoi|combien")
+_WH = _words(
+    r"how|what|which|where|when|who|why|whats|comment|quel|quelle|quels|quelles|quand|qui|pourquoi|combien|quoi"
+    r"|كيف|ماذا|ما|متى|أين|اين|لماذا|من|كم|شنو|اشنو|فين|علاش|كيفاش|شكون|شحال|بشحال|وقتاش|imta|chno|achno|kifach"
+)
+_OR = _words(r"or|ou|او|أو|ولا|wla")
 _OU = re.compile(r"(?<!\w)où(?!\w)")  # "où" (where); folded it would be "ou" (or)
 
 CUES: frozenset[str] = frozenset(
@@ -146,16 +150,23 @@ def question_kind(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def is_yes_no(text: str) -> bool:
-    """Whether the question expects a yes or a no ("Do you…", "Est-ce que…", "Acceptez-vous…", "هل…")."""
+    """Whether the question expects a yes or a no: "Do you…", "Est-ce que…", "Acceptez-vous…", "هل…", "واش…", or
+    a statement asked with a question mark and no question word ("Vous donnez des cours en ligne ?")."""
     folded = _fold(text).strip(" ¿¡\"'«")
-    for sentence in re.split(r"(?<=[.!?؟])\s+", folded):
-        sentence = sentence.strip()
-        if not sentence.endswith(("?", "؟")) and len(re.split(r"(?<=[.!?؟])\s+", folded)) > 1:
-            continue  # "I have a Clio. Do you…?": the question is the sentence that asks
-        if _YES_NO.match(sentence):
-            return not sentence.startswith(("how", "what", "which", "where", "when"))
-        if _INVERSION.search(sentence) and not _WH.match(sentence):
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?؟])\s+", folded) if s.strip()]
+    asking = [s for s in sentences if s.endswith(("?", "؟"))] or sentences[-1:]
+    for sentence in asking:  # "I have a Clio. Do you…?": the sentence that asks
+        if _YES_NO.search(sentence):
+            return not _WH.match(sentence)
+        if _INVERSION.search(sentence) and not _WH.search(sentence):
             return True
+        if (
+            sentence.endswith(("?", "؟"))
+            and not _WH.search(sentence)
+            and not _OR.search(sentence)  # "vidange ou révision ?" asks to choose
+            and question_kind(sentence) == "other"
+        ):
+            return True  # intonation: a statement with a question mark
     return False
 
 
@@ -183,7 +194,7 @@ def polarity(text: str) -> bool:
 
 def table_cells(line: str) -> list[tuple[str, str]] | None:
     """A table row rendered "Header: value; Header: value" as (header, value) pairs; None for other lines."""
-    parts = _CELL.split(line.strip().rstrip("."))
+    parts = _CELL.split(line.strip())
     if len(parts) < 2:
         return None
     cells = []

@@ -178,24 +178,32 @@ def _tables() -> tuple[dict[str, dict[tuple[str, ...], list[int]]], list[dict[st
     return phrases, concepts, longest
 
 
-def concepts_of(tokens: list[str], lang: str | None) -> list[int]:
-    """Concept ids of the lexicon's phrases in `tokens`, read as `lang` (every language when None)."""
+def concept_spans(tokens: list[str], lang: str | None) -> list[tuple[int, int, int]]:
+    """(first token, last token + 1, concept id) of the lexicon's phrases in `tokens` read as `lang` (every
+    language when None), longest phrase first, left to right; stop words inside a phrase are skipped."""
     phrases, _, longest = _tables()
-    found: list[int] = []
+    found: list[tuple[int, int, int]] = []
     for source in (lang,) if lang in _LANGS else _LANGS:
         table = phrases[source]
-        keys = _stems(tokens, source)
+        keyed = [(i, stem) for i, token in enumerate(tokens) for stem, _ in token_forms(token, source)]
+        keys = tuple(stem for _, stem in keyed)
         i = 0
         while i < len(keys):
             for size in range(min(longest, len(keys) - i), 0, -1):
                 ids = table.get(keys[i : i + size])
                 if ids:
-                    found.extend(c for c in ids if c not in found)
+                    start, end = keyed[i][0], keyed[i + size - 1][0] + 1
+                    found.extend((start, end, c) for c in ids if (start, end, c) not in found)
                     i += size
                     break
             else:
                 i += 1
     return found
+
+
+def concepts_of(tokens: list[str], lang: str | None) -> list[int]:
+    """Concept ids of the lexicon's phrases in `tokens`, read as `lang` (every language when None)."""
+    return list(dict.fromkeys(c for _, _, c in concept_spans(tokens, lang)))
 
 
 def words_of(concept: int, lang: str) -> list[str]:

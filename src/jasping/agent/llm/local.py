@@ -30,7 +30,7 @@ from jasping.agent.phrases import phrase, quick_replies
 from jasping.knowledge.analysis import LANGUAGES, detect_script_language, fold, token_forms, tokenize, word_ngrams
 from jasping.knowledge.ingest.chunker import split_sentences
 from jasping.knowledge.ingest.language import guess_language
-from jasping.knowledge.lexicon import translations
+from jasping.knowledge.lexicon import concept_spans, words_of
 
 __all__ = ["LocalChatModel"]
 
@@ -38,7 +38,7 @@ MAX_PASSAGES = 3
 MAX_SENTENCES = 3
 SNIPPET_CHARS = 160
 FOREIGN_CONFIDENCE = 0.5  # passages in another language sharing no word with the question need this confidence
-FOREIGN_COVERAGE = 0.75  # ...and, matched by words only (no embeddings), most of the question's words: stems
+FOREIGN_COVERAGE = 0.5  # ...and, matched by words only (no embeddings), most of the question's words: stems
 # collide across languages ("cars" and "carie" both stem to "car")
 NEIGHBOUR = 0.6  # a neighbouring sentence joins the answer when it scores this share of the best one
 CONTEXT_WEIGHT = 0.6  # a sentence under a matching FAQ question / heading gets this share of its score
@@ -70,6 +70,29 @@ class _Sentence:
     context: frozenset[str]  # terms of the question or heading the sentence answers, and of the passage's headings
     score: float = 0.0
     plain: float = 0.0  # the score from shared words alone (before the fact and language adjustments)
+
+
+@dataclass(frozen=True)
+class _Word:
+    """A content word of the question: its stems (and translations), whether it only says what kind of fact is
+    wanted ("price", "horaires": a cue), and whether it is in the sentence that asks (not in context given
+    before it: "I have a Clio 4. How much is an oil change?")."""
+
+    stems: frozenset[str]
+    cue: bool
+    asked: bool
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+")
+
+
+def _asked_tokens(text: str) -> set[str] | None:
+    """The tokens of the sentences that ask (end with a question mark), when the message also has others."""
+    sentences = [s for s in _SENTENCE_END.split(text.strip()) if s]
+    asking = [s for s in sentences if s.rstrip().endswith(("?", "؟"))]
+    if len(sentences) < 2 or not asking or len(asking) == len(sentences):
+        return None
+    return {token for s in asking for token in tokenize(s)}
 
 
 @lru_cache(maxsize=4096)
@@ -109,6 +132,9 @@ def _split_passage(p: RetrievedPassage, rank: int, lang: str | None) -> list[_Se
         line = _A_PREFIX.sub("", line)
         block += 0 if under else 1  # without a question or heading, each line is its own paragraph
         for sentence in split_sentences(line):
+            if sentence.endswith(("?", "؟")):  # a question asked in the prose: what follows answers it
+                context, answer = heading | _terms(sentence, lang), True
+                continue
             if not is_instruction_probe(sentence, passage=True):
                 out.append(_Sentence(p, rank, len(out), block, answer, sentence, _terms(sentence, lang), context))
     return out
@@ -144,7 +170,7 @@ class LocalChatModel:
     name = "local"
 
     def __init__(
-        self, threshold: float = 0.25, min_coverage: float = 0.4, confident: float = 0.4, max_chars: int = 450
+        self, threshold: float = 0.15, min_coverage: float = 0.4, confident: float = 0.4, max_chars: int = 450
     ) -> None:
         self.threshold = threshold  # below this retrieval confidence: "I don't know"
         self.min_coverage = min_coverage  # share of the question's content words the answer must contain
@@ -207,9 +233,10 @@ class LocalChatModel:
             return None
         ask = _Ask(context.user_text)
         customer = context.language.lower().split("-")[0]
-        words, cues = self._query_words(context.user_text, context.language, {lang for lang in langs if lang})
+        query = self._query_words(context.user_text, context.language, {lang for lang in langs if lang})
+        words = [w.stems for w in query]
         weights = self._weights(words, [s.terms | s.context for s in sentences])
-        weights = [w * CUE_WEIGHT if cue else w for w, cue in zip(weights, cues, strict=True)]
+        weights = [weight * CUE_WEIGHT if w.cue else weight for weight, w in zip(weights, query, strict=True)]
         for s in sentences:
             own = self._matched(words, s.terms)
             ctx = self._matched(words, s.context) - own
@@ -227,7 +254,8 @@ class LocalChatModel:
             best = next(s for s in sentences if s.rank == 0)
         chosen = self._expand(best, sentences)
         covered = set().union(*(self._matched(words, s.terms | s.context) for s in chosen))
-        coverage = len(covered) / max(1, len(words))  # the share of the question's content words answered
+        asked = {i for i, w in enumerate(query) if w.asked}
+        coverage = len(covered & asked) / max(1, len(asked))  # the share of the question's content words answered
         if coverage < self.min_coverage and not (foreign and (best.score <= 0 or coverage >= self.min_coverage / 2)):
             return None
         if foreign and not context.semantic and coverage < FOREIGN_COVERAGE:
@@ -275,22 +303,27 @@ class LocalChatModel:
         return sorted([*base, pick], key=lambda s: (s.rank != best.rank, s.rank, s.index))
 
     @staticmethod
-    def _query_words(text: str, lang: str, passage_langs: set[str]) -> tuple[list[frozenset[str]], list[bool]]:
-        """Per content word of the question, its stems under the customer's and the passages' analysers (with the
-        lexicon's translations for passages in other languages), and whether it only says what kind of fact is
-        wanted ("price", "horaires": a cue)."""
-        words, cues = [], []
-        tokens = list(dict.fromkeys(tokenize(text)))
-        for token in tokens:
-            if not token_forms(token, lang) or fold(token) in _ASKING:
-                continue  # a stop word in the customer's language
+    def _query_words(text: str, lang: str, passage_langs: set[str]) -> list[_Word]:
+        """The question's content words, each with its stems under the customer's and the passages' analysers (and
+        the lexicon's translations, phrase by phrase, for passages in other languages)."""
+        tokens = tokenize(text)
+        asked = _asked_tokens(text)
+        translated: dict[int, set[str]] = {}
+        for lg in passage_langs - {lang}:
+            for start, end, concept in concept_spans(tokens, lang):
+                stems = {stem for word in words_of(concept, lg) for stem, _ in token_forms(word, lg)}
+                for i in range(start, end):
+                    translated.setdefault(i, set()).update(stems)
+        words, seen = [], set()
+        for i, token in enumerate(tokens):
+            if token in seen or not token_forms(token, lang) or fold(token) in _ASKING:
+                continue  # a repeated word, or a stop word in the customer's language
+            seen.add(token)
             stems = {stem for lg in {lang, *passage_langs} for stem, _ in token_forms(token, lg)}
-            for lg in passage_langs - {lang}:
-                stems.update(stem for word in translations([token], lg, lang) for stem, _ in token_forms(word, lg))
+            stems |= translated.get(i, set())
             if stems:
-                words.append(frozenset(stems))
-                cues.append(fold(token) in facts.CUES)
-        return words, cues
+                words.append(_Word(frozenset(stems), fold(token) in facts.CUES, asked is None or token in asked))
+        return words
 
     @staticmethod
     def _matched(words: list[frozenset[str]], terms: frozenset[str]) -> set[int]:
@@ -311,8 +344,8 @@ class LocalChatModel:
         pos = block.index(best)
         before, after = block[:pos][::-1], block[pos + 1 :]
         chosen, size = [best], len(best.text)
-        # a FAQ answer is read from its start ("Yes. We accept ..."); prose grows after the best sentence first
-        for side in (before, after) if best.answer else (after, before):
+        # a FAQ answer is read from its start ("Yes. We accept ..."); prose only goes on after the best sentence
+        for side in (before, after) if best.answer else (after,):
             for s in side:
                 follows_colon = side is after and chosen[-1].text.endswith(":")
                 wanted = best.answer or s.score >= NEIGHBOUR * best.score or follows_colon
