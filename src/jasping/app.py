@@ -18,6 +18,7 @@ from jasping.web.api import (
     auth,
     channels,
     conversations,
+    evaluations,
     keys,
     knowledge,
     leads,
@@ -66,6 +67,7 @@ def create_app() -> FastAPI:
         leads,
         appointments,
         channels,
+        evaluations,
         widget_api,
     ):
         app.include_router(module.router)

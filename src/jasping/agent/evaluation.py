@@ -30,6 +30,7 @@ __all__ = [
     "ask",
     "contains",
     "declined",
+    "evaluate_agent",
     "load_questions",
     "normalize",
     "parse_questions",
@@ -174,6 +175,21 @@ def run(
         if progress:
             progress(n, len(questions))
     return results
+
+
+def evaluate_agent(
+    org_id: str, agent_id: str, questions: Sequence[Question], *, model: ChatModel | None = None
+) -> list[Result]:
+    """Run `questions` on an organization's agent in a read transaction of its own (no write lock is held while
+    the model answers); NotFound for an agent the organization does not have."""
+    from jasping.agent.llm import get_chat_model
+    from jasping.agents.service import get_agent
+    from jasping.config import get_settings
+    from jasping.db import session_scope
+
+    with session_scope(org_id, write=False) as session:
+        agent = get_agent(session, agent_id)
+        return run(session, agent, questions, model or get_chat_model(get_settings()))
 
 
 def _share(hits: int, total: int) -> float | None:

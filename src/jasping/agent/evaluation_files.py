@@ -16,9 +16,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["FORMATS", "Question", "QuestionFileError", "load_questions", "parse_questions"]
+__all__ = [
+    "FORMATS",
+    "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_QUESTIONS",
+    "Question",
+    "QuestionFileError",
+    "load_questions",
+    "parse_questions",
+]
 
 FORMATS = (".jsonl", ".csv", ".xlsx")
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a file sent through the dashboard or the API
+MAX_UPLOAD_QUESTIONS = 500
 _COLUMNS = {"question", "text", "expected", "document", "id", "language", "type", "cross_lingual"}
 _TRUE = {"1", "true", "yes", "y", "oui", "x"}
 

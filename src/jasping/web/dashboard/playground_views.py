@@ -1,15 +1,18 @@
 """The dashboard playground: chat with an agent as a customer would, with a debug panel per reply
-(retrieved passages and scores, intent, tool calls, timing)."""
+(retrieved passages and scores, intent, tool calls, timing); and "Test your agent": a question file run on the
+agent, its replies scored (accuracy, citations, honest declines, the misses)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from jasping.agent import evaluation
 from jasping.agent.dialogue import decide
+from jasping.agent.evaluation_files import MAX_UPLOAD_BYTES, MAX_UPLOAD_QUESTIONS
 from jasping.agent.llm import get_chat_model
 from jasping.agent.turn import finish_turn, prepare_turn
 from jasping.agents.service import get_agent
@@ -52,7 +55,13 @@ def playground(agent_id: str, request: Request, db: DbSession, principal: Member
 
 
 def _render(
-    agent_id: str, request: Request, db: DbSession, principal: Member, status_code: int = 200, error: str | None = None
+    agent_id: str,
+    request: Request,
+    db: DbSession,
+    principal: Member,
+    status_code: int = 200,
+    error: str | None = None,
+    **extra,  # noqa: ANN003 - the test section's report or error
 ) -> Response:
     agent = get_agent(db, agent_id)
     conversation = _current(db, agent_id)
@@ -70,6 +79,9 @@ def _render(
         previews=previews,
         error=error,
         model_name=get_chat_model(get_settings()).name,
+        max_questions=MAX_UPLOAD_QUESTIONS,
+        max_mb=MAX_UPLOAD_BYTES // (1024 * 1024),
+        **extra,
     )
 
 
@@ -108,3 +120,27 @@ def playground_reset(agent_id: str, db: DbSession, principal: Member, csrf: Csrf
     if conversation:
         conversation.status = "closed"
     return RedirectResponse(f"/agents/{agent_id}/playground", status_code=303)
+
+
+@router.post("/agents/{agent_id}/playground/evaluate")
+def playground_evaluate(
+    agent_id: str,
+    request: Request,
+    db: DbSession,
+    principal: Member,
+    csrf: Csrf,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """Run an uploaded question file on the agent and show the figures and the misses (nothing is stored)."""
+    check_csrf(principal, csrf)
+    get_agent(db, agent_id)
+    data = file.file.read(MAX_UPLOAD_BYTES + 1)
+    try:
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise evaluation.QuestionFileError(f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        questions = evaluation.parse_questions(data, file.filename or "questions", max_questions=MAX_UPLOAD_QUESTIONS)
+    except evaluation.QuestionFileError as exc:
+        return _render(agent_id, request, db, principal, 422, eval_error=str(exc))
+    db.commit()  # no transaction stays open while the model answers
+    report = evaluation.report(evaluation.evaluate_agent(principal.org_id, agent_id, questions))
+    return _render(agent_id, request, db, principal, evaluation=report, eval_file=file.filename)
