@@ -101,7 +101,8 @@ _SPANS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "duration": re.compile(
-        r"\d+(?:[.,]\d+)?\s?(?:-|à|to|a|و|–)?\s?\d*\s?(?:min|mins|mn|minutes?|h|hr|hrs|hours?|heures?|jours?|days?"
+        r"\d+(?:[.,]\d+)?\s?(?:-|à|to|a|و|–)?\s?\d*\s?(?:working |business |calendar |full |clear )?"
+        r"(?:min|mins|mn|minutes?|h|hr|hrs|hours?|heures?|jours?|days?"
         r"|semaines?|weeks?|mois|months?|ans?|years?|nuits?|nights?|دقيقة|دقائق|دقايق|ساعة|ساعات|يوم|أيام|ايام"
         r"|أسبوع|أسابيع|شهر|أشهر|سنة|سنوات|ليلة|ليال)(?!\w)|\d+\s?h\s?\d{2}(?!\d)",
         re.IGNORECASE,

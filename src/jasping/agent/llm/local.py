@@ -44,6 +44,7 @@ NEIGHBOUR = 0.6  # a neighbouring sentence joins the answer when it scores this 
 CONTEXT_WEIGHT = 0.6  # a sentence under a matching FAQ question / heading gets this share of its score
 CUE_WEIGHT = 0.35  # words that only say what kind of fact is wanted ("price", "horaires") weigh this share
 FACT_BOOST = 1.5  # a sentence carrying the kind of fact asked for (an amount for "how much?") scores this much more
+FACT_MISSING = 0.6  # ...and one without it, this much less
 FOREIGN_DISCOUNT = 0.7  # a sentence in another language than the customer's: answer in theirs when both exist
 _Q_PREFIX = re.compile(r"^(?:q|question|س|سؤال)\s*[:：]\s*", re.IGNORECASE)
 _A_PREFIX = re.compile(r"^(?:a|r|answer|réponse|reponse|ج|جواب|الجواب)\s*[:：]\s*", re.IGNORECASE)
@@ -54,7 +55,9 @@ _CONJUNCTIONS = frozenset("and also et aussi ainsi plus و".split())  # a questi
 _ASKING = frozenset(
     """how much many can could would may might please tell know want like need get find give hi hello hey thanks
     comment combien quel quelle quels quelles peut peux puis pouvez pourriez faut faire fait savoir voudrais veux
-    aimerais bonjour bonsoir salut merci svp stp plait dire hola salam كم كيف هل ماذا اريد ممكن مرحبا شكرا""".split()
+    aimerais bonjour bonsoir salut merci svp stp plait dire hola salam كم كيف هل ماذا اريد ممكن مرحبا شكرا
+    kind sort thing things stuff something anything use using offer offers provide genre truc trucs chose choses
+    quelque proposez offrez utilisez""".split()
 )
 
 
@@ -244,6 +247,8 @@ class LocalChatModel:
             s.plain = s.score
             if ask.fact and facts.has_fact(ask.fact, s.text):
                 s.score *= FACT_BOOST
+            elif ask.fact and not ask.yes_no:  # "how much?" is not answered by a sentence without an amount
+                s.score *= FACT_MISSING
             if langs[s.rank] and langs[s.rank] != customer:
                 s.score *= FOREIGN_DISCOUNT
         best = max(sentences, key=lambda s: (s.score, -s.rank, -s.index))
@@ -262,7 +267,21 @@ class LocalChatModel:
             return None
         chosen = self._complement(context.user_text, best, chosen, words, sentences)
         chosen = self._with_fact(ask, best, chosen, sentences)
+        if ask.kind == "list":
+            chosen = self._with_items(best, chosen, sentences)
         return self._step(context, ask, best, chosen, foreign)
+
+    def _with_items(self, best: _Sentence, chosen: list[_Sentence], sentences: list[_Sentence]) -> list[_Sentence]:
+        """For "which…?", the other items of the passage that match as well as the best one (rows, list lines)."""
+        size = sum(len(s.text) + 1 for s in chosen)
+        out = list(chosen)
+        for s in sentences:
+            if s.passage is best.passage and s not in out and s.plain >= 0.9 * best.plain > 0:
+                if size + len(s.text) + 1 > self.max_chars:
+                    break
+                out.append(s)
+                size += len(s.text) + 1
+        return sorted(out, key=lambda s: (s.rank != best.rank, s.rank, s.index))
 
     def _with_fact(self, ask: _Ask, best: _Sentence, chosen: list[_Sentence], sentences: list) -> list[_Sentence]:
         """When the chosen sentences lack the kind of fact asked for and the line after the best one has it (a
@@ -309,7 +328,7 @@ class LocalChatModel:
         tokens = tokenize(text)
         asked = _asked_tokens(text)
         translated: dict[int, set[str]] = {}
-        for lg in passage_langs - {lang}:
+        for lg in passage_langs | {lang}:  # other languages, and synonyms in the customer's ("open", "hours")
             for start, end, concept in concept_spans(tokens, lang):
                 stems = {stem for word in words_of(concept, lg) for stem, _ in token_forms(word, lg)}
                 for i in range(start, end):
