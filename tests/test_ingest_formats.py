@@ -44,10 +44,10 @@ def test_pdf_heading_wrapped_over_two_lines_is_one_heading():
     assert doc.blocks[1].heading_path == (title,)
 
 
-def test_pdf_table_rows_stay_on_their_own_lines():
+def test_pdf_table_rows_stay_on_their_own_lines_with_their_header():
     doc = parse_file(files.pdf_table([("Pizza", "Price"), ("Margherita", "9.50"), ("Regina", "11.00")]), "menu.pdf")
-    text = doc.text
-    assert "Margherita 9.50" in text.splitlines() and "Regina 11.00" in text.splitlines()
+    lines = doc.text.splitlines()
+    assert "Pizza: Margherita; Price: 9.50" in lines and "Pizza: Regina; Price: 11.00" in lines
     assert doc.blocks[0].kind == "heading" and doc.blocks[0].text == "Price list"
 
 

@@ -173,7 +173,7 @@ class LocalChatModel:
     name = "local"
 
     def __init__(
-        self, threshold: float = 0.15, min_coverage: float = 0.4, confident: float = 0.4, max_chars: int = 450
+        self, threshold: float = 0.15, min_coverage: float = 0.5, confident: float = 0.4, max_chars: int = 450
     ) -> None:
         self.threshold = threshold  # below this retrieval confidence: "I don't know"
         self.min_coverage = min_coverage  # share of the question's content words the answer must contain
