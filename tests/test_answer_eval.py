@@ -318,3 +318,14 @@ def test_jasping_eval_refuses_an_unknown_agent_and_a_bad_file(business, db_url, 
     ):
         out = subprocess.run([JASPING, "eval", *args], env=cli_env(db_url), capture_output=True, text=True, timeout=120)
         assert out.returncode == 2 and message in out.stderr, (out.returncode, out.stderr)
+
+
+def test_the_docs_show_every_option_of_jasping_eval_and_make_eval() -> None:
+    from jasping.cli_eval import eval_command
+
+    root = Path(__file__).resolve().parents[1]
+    readme, guide = (root / "README.md").read_text(), (root / "docs" / "evaluation.md").read_text()
+    assert "make eval" in readme and "docs/evaluation.md" in readme and "make eval" in guide
+    for option in (opt for param in eval_command.params for opt in param.opts):
+        assert option in readme and option in guide, option
+    assert "\neval:" in (root / "Makefile").read_text()
