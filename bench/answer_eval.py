@@ -162,6 +162,7 @@ def ask_all(org_id: str, agent_id: str, questions: list, oracle: object | None, 
     with session_scope(org_id, write=False) as s:
         agent = s.get(Agent, agent_id)
         model = get_chat_model(get_settings())
+        evaluation.ask(s, agent, questions[0].text, model)  # warm-up: lazy loads are not the first question's CPU
         return evaluation.run(s, agent, questions, model, progress=progress, before=before), in_prompt
 
 
