@@ -21,8 +21,8 @@ _CONCEPTS = """
 price, prices, cost, costs, fee, fees, rate, rates, charge, how much, pricing, tariff | prix, tarif, tarifs, coût,
     coûte, combien, frais, montant | سعر, أسعار, ثمن, تكلفة, كلفة, رسوم, بشحال, شحال, بكم, bch7al, ch7al, bchhal,
     chhal
-cheap, cheaper, discount, discounts, reduced, reduction, promo, promotion, off | réduction, remise, promo, promotion, rabais | تخفيض, خصم,
-    تخفيضات, عرض
+cheap, cheaper, discount, discounts, reduced, reduction, promo, promotion, off | réduction, remise, promo, promotion,
+    rabais | تخفيض, خصم, تخفيضات, عرض
 free, free of charge | gratuit, gratuite, gratuits, offert, offerte | مجاني, مجانا, مجانية, فابور
 deposit, down payment | acompte, caution, arrhes, dépôt | عربون, تسبيق, ضمانة
 refund, refunds, reimburse, reimbursement, money back | remboursement, rembourser, remboursé | استرجاع, استرداد, تعويض
@@ -33,8 +33,7 @@ cheque, check, cheques | chèque, chèques | شيك, شيكات
 transfer, bank transfer, wire | virement | تحويل, تحويل بنكي
 invoice, receipt, bill | facture, reçu, note | فاتورة, وصل
 tax, vat | tva, taxe, taxes, ttc, ht | ضريبة, الضريبة على القيمة المضافة
-how long, duration | durée, combien de temps, dure | مدة, المدة, شحال ديال الوقت,
-    كم من الوقت
+how long, duration | durée, combien de temps, dure | مدة, المدة, شحال ديال الوقت, كم من الوقت
 minute, minutes, min | minute, minutes, min | دقيقة, دقائق, دقايق
 hour, hours | heure, heures | ساعة, ساعات, سوايع
 day, days | jour, jours, journée | يوم, أيام, ايام, نهار
@@ -76,7 +75,8 @@ website, online, internet, site | site, en ligne, internet, site web | موقع,
 whatsapp | whatsapp | واتساب
 appointment, booking, book, reservation, reserve, slot | rendez-vous, rdv, réservation, réserver, créneau | موعد,
     حجز, نحجز, رونديفو
-cancel, cancellation, cancelling, terminate, end | annuler, annulation, annulé, résilier, résiliation, mettre fin | إلغاء, الغاء, نلغي
+cancel, cancellation, cancelling, terminate, end | annuler, annulation, annulé, résilier, résiliation,
+    mettre fin | إلغاء, الغاء, نلغي
 reschedule, change, move, postpone | reporter, déplacer, modifier, changer | تأجيل, تغيير, تبديل, نبدل
 late, delay, lateness | retard, en retard | تأخر, التأخير, معطل
 early, in advance, beforehand, notice | avance, à l'avance, préavis | مسبقا, قبل
@@ -93,8 +93,8 @@ weight, kg | poids, kg | وزن, الوزن
 colour, color | couleur, couleurs | لون, ألوان
 new | neuf, neuve, nouveau, nouvelle | جديد, جديدة
 used, second-hand | occasion, d'occasion | مستعمل
-repair, repairs, repaired, fix, fixed, service, servicing | réparation, réparer, entretien, révision, dépannage | إصلاح, تصليح, صيانة,
-    نصلح
+repair, repairs, repaired, fix, fixed, service, servicing | réparation, réparer, entretien, révision,
+    dépannage | إصلاح, تصليح, صيانة, نصلح
 oil change | vidange | تغيير الزيت, فيدانج
 tyre, tyres, tire, tires | pneu, pneus, pneumatique | إطار, عجلات, بنو
 brake, brakes | frein, freins, freinage | فرامل, الفرانات
@@ -150,7 +150,8 @@ accept, accepted, take | accepter, acceptez, accepté, acceptons, prenez | تق�
 rent, rental, hire, renting | location, louer, loue, louez | كراء, إيجار, استئجار, نكري
 unlimited | illimité, illimitée, illimités, sans limite | غير محدود, بلا حدود
 single, one-off, drop-in, per unit | unité, à l'unité, individuel, ponctuel | واحدة, فردية
-register, sign up, join, subscribe, enrol, enroll | inscrire, inscription, inscris, adhérer, s'inscrire | تسجيل, التسجيل, نتسجل, اشتراك
+register, sign up, join, subscribe, enrol, enroll | inscrire, inscription, inscris, adhérer, s'inscrire | تسجيل,
+    التسجيل, نتسجل, اشتراك
 account | compte | حساب, الحساب
 week day, weekday, weekdays | semaine, en semaine | أيام الأسبوع
 country, countries, abroad, international | pays, étranger, international, international | بلد, دول, الخارج

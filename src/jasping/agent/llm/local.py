@@ -34,7 +34,7 @@ from jasping.knowledge.lexicon import concept_spans, words_of
 
 __all__ = ["LocalChatModel"]
 
-MAX_PASSAGES = 3
+MAX_PASSAGES = 5
 MAX_SENTENCES = 3
 SNIPPET_CHARS = 160
 FOREIGN_CONFIDENCE = 0.5  # passages in another language sharing no word with the question need this confidence
@@ -44,6 +44,7 @@ NEIGHBOUR = 0.6  # a neighbouring sentence joins the answer when it scores this 
 CONTEXT_WEIGHT = 0.6  # a sentence under a matching FAQ question / heading gets this share of its score
 CUE_WEIGHT = 0.35  # words that only say what kind of fact is wanted ("price", "horaires") weigh this share
 FACT_BOOST = 1.5  # a sentence carrying the kind of fact asked for (an amount for "how much?") scores this much more
+NEXT_SENTENCE = 2  # a question not about a typed fact: the sentence after the best one joins it (the fact follows)
 FACT_MISSING = 0.6  # ...and one without it, this much less
 FOREIGN_DISCOUNT = 0.7  # a sentence in another language than the customer's: answer in theirs when both exist
 _Q_PREFIX = re.compile(r"^(?:q|question|س|سؤال)\s*[:：]\s*", re.IGNORECASE)
@@ -71,6 +72,7 @@ class _Sentence:
     text: str
     terms: frozenset[str]
     context: frozenset[str]  # terms of the question or heading the sentence answers, and of the passage's headings
+    lang: str | None = None  # the passage's language
     score: float = 0.0
     plain: float = 0.0  # the score from shared words alone (before the fact and language adjustments)
 
@@ -81,9 +83,13 @@ class _Word:
     wanted ("price", "horaires": a cue), and whether it is in the sentence that asks (not in context given
     before it: "I have a Clio 4. How much is an oil change?")."""
 
-    stems: frozenset[str]
+    stems: frozenset[str]  # under every analyser (rarity among the candidates)
     cue: bool
     asked: bool
+    by_language: dict[str, frozenset[str]]  # what meets a passage of each language
+
+    def stems_for(self, lang: str | None) -> frozenset[str]:
+        return self.by_language.get(lang or "", self.stems)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+")
@@ -139,7 +145,8 @@ def _split_passage(p: RetrievedPassage, rank: int, lang: str | None) -> list[_Se
                 context, answer = heading | _terms(sentence, lang), True
                 continue
             if not is_instruction_probe(sentence, passage=True):
-                out.append(_Sentence(p, rank, len(out), block, answer, sentence, _terms(sentence, lang), context))
+                terms = _terms(sentence, lang)
+                out.append(_Sentence(p, rank, len(out), block, answer, sentence, terms, context, lang))
     return out
 
 
@@ -238,11 +245,12 @@ class LocalChatModel:
         customer = context.language.lower().split("-")[0]
         query = self._query_words(context.user_text, context.language, {lang for lang in langs if lang})
         words = [w.stems for w in query]
+        by_lang = {lg: [w.stems_for(lg) for w in query] for lg in set(langs)}
         weights = self._weights(words, [s.terms | s.context for s in sentences])
         weights = [weight * CUE_WEIGHT if w.cue else weight for weight, w in zip(weights, query, strict=True)]
         for s in sentences:
-            own = self._matched(words, s.terms)
-            ctx = self._matched(words, s.context) - own
+            own = self._matched(by_lang[s.lang], s.terms)
+            ctx = self._matched(by_lang[s.lang], s.context) - own
             s.score = (sum(weights[i] for i in own) + CONTEXT_WEIGHT * sum(weights[i] for i in ctx)) * 0.85**s.rank
             s.plain = s.score
             if ask.fact and facts.has_fact(ask.fact, s.text):
@@ -257,15 +265,15 @@ class LocalChatModel:
             if not foreign or not context.semantic or context.confidence < FOREIGN_CONFIDENCE:
                 return None
             best = next(s for s in sentences if s.rank == 0)
-        chosen = self._expand(best, sentences)
-        covered = set().union(*(self._matched(words, s.terms | s.context) for s in chosen))
+        chosen = self._expand(best, sentences, follow=0 if ask.fact else NEXT_SENTENCE)
+        covered = set().union(*(self._matched(by_lang[s.lang], s.terms | s.context) for s in chosen))
         asked = {i for i, w in enumerate(query) if w.asked}
         coverage = len(covered & asked) / max(1, len(asked))  # the share of the question's content words answered
         if coverage < self.min_coverage and not (foreign and (best.score <= 0 or coverage >= self.min_coverage / 2)):
             return None
         if foreign and not context.semantic and coverage < FOREIGN_COVERAGE:
             return None
-        chosen = self._complement(context.user_text, best, chosen, words, sentences)
+        chosen = self._complement(context.user_text, best, chosen, by_lang, sentences)
         chosen = self._with_fact(ask, best, chosen, sentences)
         if ask.kind == "list":
             chosen = self._with_items(best, chosen, sentences)
@@ -299,22 +307,27 @@ class LocalChatModel:
         return sorted([*chosen, follower], key=lambda s: (s.rank != best.rank, s.rank, s.index))
 
     def _complement(
-        self, question: str, best: _Sentence, chosen: list[_Sentence], words: list[frozenset[str]], sentences: list
+        self,
+        question: str,
+        best: _Sentence,
+        chosen: list[_Sentence],
+        words: dict[str | None, list[frozenset[str]]],
+        sentences: list,
     ) -> list[_Sentence]:
         """For a question in two parts ("your hours and your address?"), a sentence answering the second part."""
-        if len(words) < 2 or not _CONJUNCTIONS & set(tokenize(question)):
+        if len(words[best.lang]) < 2 or not _CONJUNCTIONS & set(tokenize(question)):
             return chosen
         base = chosen
         if len(chosen) >= MAX_SENTENCES:  # make room: drop the last sentence that is not the best one
             drop = next(s for s in reversed(chosen) if s is not best)
             base = [s for s in chosen if s is not drop]
-        covered = set().union(*(self._matched(words, s.terms | s.context) for s in base))
+        covered = set().union(*(self._matched(words[s.lang], s.terms | s.context) for s in base))
         size = sum(len(s.text) + 1 for s in base)
         key, pick = (0, 0.0), None
         for s in sentences:
             if s in base or s.plain < 0.3 * best.plain or size + len(s.text) > self.max_chars:
                 continue
-            gain = len(self._matched(words, s.terms | s.context) - covered)
+            gain = len(self._matched(words[s.lang], s.terms | s.context) - covered)
             if gain and (gain, s.score) > key:
                 key, pick = (gain, s.score), s
         if pick is None:
@@ -323,25 +336,30 @@ class LocalChatModel:
 
     @staticmethod
     def _query_words(text: str, lang: str, passage_langs: set[str]) -> list[_Word]:
-        """The question's content words, each with its stems under the customer's and the passages' analysers (and
-        the lexicon's translations, phrase by phrase, for passages in other languages)."""
+        """The question's content words, each with its stems per passage language: in the customer's language its
+        own stems and the lexicon's synonyms; in another, that language's stems of the word (names, cognates) and
+        the lexicon's translations, phrase by phrase. A short word is not run through another language's stemmer
+        ("cars" would become "car", the stem of the French "carie")."""
         tokens = tokenize(text)
         asked = _asked_tokens(text)
-        translated: dict[int, set[str]] = {}
-        for lg in passage_langs | {lang}:  # other languages, and synonyms in the customer's ("open", "hours")
+        lexicon: dict[tuple[int, str], set[str]] = {}
+        for lg in passage_langs | {lang}:
             for start, end, concept in concept_spans(tokens, lang):
                 stems = {stem for word in words_of(concept, lg) for stem, _ in token_forms(word, lg)}
                 for i in range(start, end):
-                    translated.setdefault(i, set()).update(stems)
+                    lexicon.setdefault((i, lg), set()).update(stems)
         words, seen = [], set()
         for i, token in enumerate(tokens):
             if token in seen or not token_forms(token, lang) or fold(token) in _ASKING:
                 continue  # a repeated word, or a stop word in the customer's language
             seen.add(token)
-            stems = {stem for lg in {lang, *passage_langs} for stem, _ in token_forms(token, lg)}
-            stems |= translated.get(i, set())
-            if stems:
-                words.append(_Word(frozenset(stems), fold(token) in facts.CUES, asked is None or token in asked))
+            by_language = {}
+            for lg in passage_langs | {lang}:
+                stems = {s for s, _ in token_forms(token, lg) if lg == lang or len(token) > 4 or s == fold(token)}
+                by_language[lg] = frozenset(stems | lexicon.get((i, lg), set()))
+            union = frozenset().union(*by_language.values())
+            if union:
+                words.append(_Word(union, fold(token) in facts.CUES, asked is None or token in asked, by_language))
         return words
 
     @staticmethod
@@ -357,7 +375,7 @@ class LocalChatModel:
             weights.append(math.log(1 + (n - df + 0.5) / (df + 0.5)))
         return weights
 
-    def _expand(self, best: _Sentence, sentences: list[_Sentence]) -> list[_Sentence]:
+    def _expand(self, best: _Sentence, sentences: list[_Sentence], follow: int = 0) -> list[_Sentence]:
         """The best sentence and its useful neighbours in the same block, in passage order, within the limits."""
         block = [s for s in sentences if s.block == best.block and s.passage is best.passage]
         pos = block.index(best)
@@ -368,6 +386,7 @@ class LocalChatModel:
             for s in side:
                 follows_colon = side is after and chosen[-1].text.endswith(":")
                 wanted = best.answer or s.score >= NEIGHBOUR * best.score or follows_colon
+                wanted = wanted or (side is after and len(chosen) < follow)
                 if not wanted or len(chosen) >= MAX_SENTENCES or size + 1 + len(s.text) > self.max_chars:
                     break
                 chosen.append(s)
