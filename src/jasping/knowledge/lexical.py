@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .analysis import LANGUAGES, detect_script_language, token_forms, tokenize, word_ngrams
+from .dictionary import translated_stems
 from .lexicon import translations
 from .types import Hit
 
@@ -245,6 +246,8 @@ class LexicalIndex:
             # for the documents of another language, the question's words in that language too (lexicon.py)
             extra = translations(tokens, key, primary) if key and primary and key != primary else []
             extra_forms = [form for token in extra for form in token_forms(token, key)]
+            if key and primary and key != primary:
+                extra_forms += [(stem, stem) for token in tokens for stem in translated_stems(token, primary, key)]
             extra_grams = {g for word in {w for _, w in extra_forms} for g in self._grams_of(word)}
             for i, (field, vocab, _) in enumerate(fields):
                 terms = {stem for stem, _ in forms} if i == 0 else grams

@@ -120,8 +120,9 @@ senior, seniors, elderly | senior, seniors, retraité | مسن, كبار الس�
 group, groups | groupe, groupes | مجموعة, جماعة
 private, individual, one-to-one | privé, particulier, individuel | خاص, فردي
 gift, gift card, voucher | cadeau, carte cadeau, bon cadeau, bon | هدية, بطاقة هدية, قسيمة
-animal, animals, pet, pets, dog, dogs, cat, cats | animal, animaux, chien, chiens, chat, chats | حيوان, حيوانات, كلب,
-    قط, قطة
+animal, animals, pet, pets | animal, animaux, animal de compagnie | حيوان, حيوانات, حيوان أليف
+dog, dogs, puppy | chien, chiens, chiot | كلب, كلاب, الكلب
+cat, cats, kitten | chat, chats, chaton | قط, قطة, قطط, المش
 smoking, smoke | fumer, fumeur, tabac | تدخين, الدخان
 wifi, wi-fi, internet | wifi, wi-fi | واي فاي, الويفي
 accessible, wheelchair, disabled, disability | accessible, fauteuil roulant, handicap, handicapé, pmr | كرسي متحرك,

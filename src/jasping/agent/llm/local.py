@@ -28,6 +28,7 @@ from jasping.agent.intents import detect_intent, is_instruction_probe, normalize
 from jasping.agent.llm.base import AgentStep, Citation, RetrievedPassage, ToolCall, TurnContext
 from jasping.agent.phrases import phrase, quick_replies
 from jasping.knowledge.analysis import LANGUAGES, detect_script_language, fold, token_forms, tokenize, word_ngrams
+from jasping.knowledge.dictionary import translated_stems
 from jasping.knowledge.ingest.chunker import split_sentences
 from jasping.knowledge.ingest.language import guess_language
 from jasping.knowledge.lexicon import concept_spans, words_of
@@ -44,6 +45,7 @@ NEIGHBOUR = 0.6  # a neighbouring sentence joins the answer when it scores this 
 CONTEXT_WEIGHT = 0.6  # a sentence under a matching FAQ question / heading gets this share of its score
 CUE_WEIGHT = 0.35  # words that only say what kind of fact is wanted ("price", "horaires") weigh this share
 FACT_BOOST = 1.5  # a sentence carrying the kind of fact asked for (an amount for "how much?") scores this much more
+RARER = 1.5  # ...a word this much rarer among the passages than the answered one is what the question is about
 NEXT_SENTENCE = 2  # a question not about a typed fact: the sentence after the best one joins it (the fact follows)
 FACT_MISSING = 0.6  # ...and one without it, this much less
 FOREIGN_DISCOUNT = 0.7  # a sentence in another language than the customer's: answer in theirs when both exist
@@ -58,7 +60,7 @@ _ASKING = frozenset(
     comment combien quel quelle quels quelles peut peux puis pouvez pourriez faut faire fait savoir voudrais veux
     aimerais bonjour bonsoir salut merci svp stp plait dire hola salam كم كيف هل ماذا اريد ممكن مرحبا شكرا
     kind sort thing things stuff something anything use using offer offers provide genre truc trucs chose choses
-    quelque proposez offrez utilisez""".split()
+    quelque proposez offrez utilisez policy policies info information informations details détails politique""".split()
 )
 
 
@@ -87,10 +89,13 @@ class _Word:
     cue: bool
     asked: bool
     by_language: dict[str, frozenset[str]]  # what meets a passage of each language
+    own: frozenset[str] = frozenset()  # the word's own stems: they may also meet a near spelling (not translations)
 
-    def stems_for(self, lang: str | None) -> frozenset[str]:
-        return self.by_language.get(lang or "", self.stems)
+    def stems_for(self, lang: str | None) -> _Stems:
+        return self.by_language.get(lang or "", self.stems), self.own
 
+
+_Stems = tuple[frozenset[str], frozenset[str]]  # a word's stems that meet a passage, and those that may meet fuzzily
 
 _SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+")
 
@@ -244,7 +249,7 @@ class LocalChatModel:
         ask = _Ask(context.user_text)
         customer = context.language.lower().split("-")[0]
         query = self._query_words(context.user_text, context.language, {lang for lang in langs if lang})
-        words = [w.stems for w in query]
+        words = [(w.stems, w.own) for w in query]
         by_lang = {lg: [w.stems_for(lg) for w in query] for lg in set(langs)}
         weights = self._weights(words, [s.terms | s.context for s in sentences])
         weights = [weight * CUE_WEIGHT if w.cue else weight for weight, w in zip(weights, query, strict=True)]
@@ -271,6 +276,8 @@ class LocalChatModel:
         coverage = len(covered & asked) / max(1, len(asked))  # the share of the question's content words answered
         if coverage < self.min_coverage and not (foreign and (best.score <= 0 or coverage >= self.min_coverage / 2)):
             return None
+        if len(asked) == 2 and not context.semantic and self._misses_its_object(sorted(asked), covered, weights):
+            return None
         if foreign and not context.semantic and coverage < FOREIGN_COVERAGE:
             return None
         chosen = self._complement(context.user_text, best, chosen, by_lang, sentences)
@@ -278,6 +285,15 @@ class LocalChatModel:
         if ask.kind == "list":
             chosen = self._with_items(best, chosen, sentences)
         return self._step(context, ask, best, chosen, foreign)
+
+    @staticmethod
+    def _misses_its_object(asked: list[int], covered: set[int], weights: list[float]) -> bool:
+        """For a question of two words, whether the answer misses what it is about: the last word ("Do you treat
+        cats?"), or a word much rarer among the passages than the one answered."""
+        first, last = asked
+        if last not in covered:
+            return True
+        return first not in covered and weights[first] > RARER * weights[last]
 
     def _with_items(self, best: _Sentence, chosen: list[_Sentence], sentences: list[_Sentence]) -> list[_Sentence]:
         """For "which…?", the other items of the passage that match as well as the best one (rows, list lines)."""
@@ -311,7 +327,7 @@ class LocalChatModel:
         question: str,
         best: _Sentence,
         chosen: list[_Sentence],
-        words: dict[str | None, list[frozenset[str]]],
+        words: dict[str | None, list[_Stems]],
         sentences: list,
     ) -> list[_Sentence]:
         """For a question in two parts ("your hours and your address?"), a sentence answering the second part."""
@@ -356,17 +372,22 @@ class LocalChatModel:
             by_language = {}
             for lg in passage_langs | {lang}:
                 stems = {s for s, _ in token_forms(token, lg) if lg == lang or len(token) > 4 or s == fold(token)}
+                if lg != lang:
+                    stems |= translated_stems(token, lang, lg)
                 by_language[lg] = frozenset(stems | lexicon.get((i, lg), set()))
             union = frozenset().union(*by_language.values())
+            own = frozenset(s for lg in {lang, *passage_langs} for s, _ in token_forms(token, lg) if len(token) > 4)
             if union:
-                words.append(_Word(union, fold(token) in facts.CUES, asked is None or token in asked, by_language))
+                cue, is_asked = fold(token) in facts.CUES, asked is None or token in asked
+                words.append(_Word(union, cue, is_asked, by_language, own))
         return words
 
     @staticmethod
-    def _matched(words: list[frozenset[str]], terms: frozenset[str]) -> set[int]:
-        return {i for i, stems in enumerate(words) if stems & terms or any(_fuzzy(t, terms) for t in stems)}
+    def _matched(words: list[_Stems], terms: frozenset[str]) -> set[int]:
+        """The question words found in `terms`: exactly, or (its own stems, not translations) by a near spelling."""
+        return {i for i, (stems, own) in enumerate(words) if stems & terms or any(_fuzzy(t, terms) for t in own)}
 
-    def _weights(self, words: list[frozenset[str]], units: list[frozenset[str]]) -> list[float]:
+    def _weights(self, words: list[_Stems], units: list[frozenset[str]]) -> list[float]:
         """IDF of each question word over the candidate sentences' term sets (rare words pick the sentence)."""
         n = len(units)
         weights = []
