@@ -45,7 +45,6 @@ NEIGHBOUR = 0.6  # a neighbouring sentence joins the answer when it scores this 
 CONTEXT_WEIGHT = 0.6  # a sentence under a matching FAQ question / heading gets this share of its score
 CUE_WEIGHT = 0.35  # words that only say what kind of fact is wanted ("price", "horaires") weigh this share
 FACT_BOOST = 1.5  # a sentence carrying the kind of fact asked for (an amount for "how much?") scores this much more
-RARER = 1.5  # ...a word this much rarer among the passages than the answered one is what the question is about
 NEXT_SENTENCE = 2  # a question not about a typed fact: the sentence after the best one joins it (the fact follows)
 FACT_MISSING = 0.6  # ...and one without it, this much less
 FOREIGN_DISCOUNT = 0.7  # a sentence in another language than the customer's: answer in theirs when both exist
@@ -90,11 +89,13 @@ class _Word:
     asked: bool
     by_language: dict[str, frozenset[str]]  # what meets a passage of each language
     own: frozenset[str] = frozenset()  # the word's own stems: they may also meet a near spelling (not translations)
+    verb: bool = False  # next to a subject pronoun ("do you treat", "soignez-vous"): the action, not the thing
 
     def stems_for(self, lang: str | None) -> _Stems:
         return self.by_language.get(lang or "", self.stems), self.own
 
 
+_PRONOUNS = frozenset("you u we i vous nous je tu on".split())
 _Stems = tuple[frozenset[str], frozenset[str]]  # a word's stems that meet a passage, and those that may meet fuzzily
 
 _SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+")
@@ -276,7 +277,10 @@ class LocalChatModel:
         coverage = len(covered & asked) / max(1, len(asked))  # the share of the question's content words answered
         if coverage < self.min_coverage and not (foreign and (best.score <= 0 or coverage >= self.min_coverage / 2)):
             return None
-        if len(asked) == 2 and not context.semantic and self._misses_its_object(sorted(asked), covered, weights):
+        absent = {
+            i for i in asked if not any(self._matched([by_lang[s.lang][i]], s.terms | s.context) for s in sentences)
+        }
+        if len(asked) == 2 and not context.semantic and self._misses_its_object(sorted(asked), covered, absent, query):
             return None
         if foreign and not context.semantic and coverage < FOREIGN_COVERAGE:
             return None
@@ -287,13 +291,11 @@ class LocalChatModel:
         return self._step(context, ask, best, chosen, foreign)
 
     @staticmethod
-    def _misses_its_object(asked: list[int], covered: set[int], weights: list[float]) -> bool:
+    def _misses_its_object(asked: list[int], covered: set[int], absent: set[int], query: list[_Word]) -> bool:
         """For a question of two words, whether the answer misses what it is about: the last word ("Do you treat
-        cats?"), or a word much rarer among the passages than the one answered."""
+        cats?"), or a first word that no candidate passage has and that is not the verb ("a student discount?")."""
         first, last = asked
-        if last not in covered:
-            return True
-        return first not in covered and weights[first] > RARER * weights[last]
+        return last not in covered or (first not in covered and first in absent and not query[first].verb)
 
     def _with_items(self, best: _Sentence, chosen: list[_Sentence], sentences: list[_Sentence]) -> list[_Sentence]:
         """For "which…?", the other items of the passage that match as well as the best one (rows, list lines)."""
@@ -379,7 +381,8 @@ class LocalChatModel:
             own = frozenset(s for lg in {lang, *passage_langs} for s, _ in token_forms(token, lg) if len(token) > 4)
             if union:
                 cue, is_asked = fold(token) in facts.CUES, asked is None or token in asked
-                words.append(_Word(union, cue, is_asked, by_language, own))
+                verb = (i and tokens[i - 1] in _PRONOUNS) or (i + 1 < len(tokens) and tokens[i + 1] in _PRONOUNS)
+                words.append(_Word(union, cue, is_asked, by_language, own, bool(verb)))
         return words
 
     @staticmethod
