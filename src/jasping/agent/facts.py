@@ -73,6 +73,7 @@ _YES_NO = re.compile(
     r"|puis-je|peut-on|pouvez-vous|avez-vous|acceptez-vous|faut-il|y a-t-il|y-a-t-il|il y a|on peut|je peux"
     r"|c'est possible|hal|هل|واش|wach|wash|wesh)(?!\w)|est-ce que|est-ce qu'|est ce que|est ce qu'|esque|eske)"
 )
+_SUBJECT = re.compile(r"^(?:vous|tu|on|je|j'|il|elle|y a|ya|c'est|you|u|it|there|they)(?!\w)")
 _INVERSION = re.compile(r"\w-(?:vous|je|il|elle|on|ils|elles|nous)\b")  # "acceptez-vous", "faut-il"
 _WH = _words(
     r"how|what|which|where|when|who|why|whats|comment|quel|quelle|quels|quelles|quand|qui|pourquoi|combien|quoi"
@@ -132,6 +133,9 @@ _NEGATION = _words(
     r"|ممنوع|ممنوعة|غير مسموح|مايمكنش"
 )
 _NEGATION_PREFIX = re.compile(r"(?<![\w])n'|(?<![\w])non-", re.IGNORECASE)
+_YES = re.compile(r"^(?:yes|oui|yep|sure|of course|bien sur|absolument|نعم|ايه|واه)(?!\w)")
+_NO = re.compile(r"^(?:no|non|nope|لا|ماشي)(?!\w)")
+_BUT = re.compile(r"[,;]? (?:but|mais|however|cependant|toutefois|par contre|en revanche|لكن|ولكن|walakin) ")
 _CELL = re.compile(r"\s*;\s+")
 
 
@@ -165,7 +169,7 @@ def is_yes_no(text: str) -> bool:
             sentence.endswith(("?", "؟"))
             and not _WH.search(sentence)
             and not _OR.search(sentence)  # "vidange ou révision ?" asks to choose
-            and question_kind(sentence) == "other"
+            and (question_kind(sentence) == "other" or _SUBJECT.match(sentence))
         ):
             return True  # intonation: a statement with a question mark
     return False
@@ -188,9 +192,18 @@ def has_fact(kind: str | None, text: str) -> bool:
 
 
 def polarity(text: str) -> bool:
-    """False when the sentence says no ("not", "pas", "aucun", "لا", "interdit"), else True."""
-    folded = _fold(text)
-    return not (_NEGATION.search(folded) or _NEGATION_PREFIX.search(folded))
+    """False when the sentence says no ("not", "pas", "aucun", "لا", "interdit"), else True. An answer that starts
+    with yes or no says so; otherwise only its main clause counts ("We don't repair in-house, but we work with…"
+    says yes; "10 % off (not combinable…)" says yes)."""
+    folded = _fold(text).strip()
+    if _YES.match(folded):
+        return True
+    if _NO.match(folded):
+        return False
+    main = _BUT.split(re.sub(r"\([^)]*\)", "", folded))
+    if len(main) > 1:
+        return True  # "not X, but Y": the answer offers something
+    return not (_NEGATION.search(main[0]) or _NEGATION_PREFIX.search(main[0]))
 
 
 def table_cells(line: str) -> list[tuple[str, str]] | None:

@@ -157,11 +157,18 @@ def _social_intent(text: str, words: list[str]) -> str | None:
     return next(kind for kind in _ORDER if kind in kinds)
 
 
+_HOW_TO = re.compile(
+    r"^(?:\S+ ){0,3}?(how (?:do|can|should|does|to)|comment (?:je|on|faire|puis|peut|dois|ca|ça|se)|كيف|كيفاش|kifach)\b"
+)
+
+
 def detect_intent(text: str, language: str | None = None) -> str:
     """One of INTENTS for a customer message (the language is a hint; the rules cover en, fr, ar and Darija)."""
     norm = normalize(text)
     for intent, pattern in _ACTIONS:
         if pattern.search(norm):
+            if intent in ("booking", "lead") and _HOW_TO.search(norm):
+                return "question"  # "How do I book?" asks how it works: the documents say, with a booking button
             return intent
     words = norm.split()
     if len(words) <= 4 and re.search(r"\b(appointment|appt|rendez vous|rdv|موعد|maw3id)\b", norm):

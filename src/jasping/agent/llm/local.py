@@ -48,6 +48,7 @@ FACT_BOOST = 1.5  # a sentence carrying the kind of fact asked for (an amount fo
 NEXT_SENTENCE = 2  # a question not about a typed fact: the sentence after the best one joins it (the fact follows)
 FACT_MISSING = 0.6  # ...and one without it, this much less
 FOREIGN_DISCOUNT = 0.7  # a sentence in another language than the customer's: answer in theirs when both exist
+BOOKING_WORDS = re.compile(r"\b(book|booking|appointment|reserve|reservation|rendez vous|rdv|reserver|موعد|حجز)\b")
 _Q_PREFIX = re.compile(r"^(?:q|question|س|سؤال)\s*[:：]\s*", re.IGNORECASE)
 _A_PREFIX = re.compile(r"^(?:a|r|answer|réponse|reponse|ج|جواب|الجواب)\s*[:：]\s*", re.IGNORECASE)
 _BULLET = re.compile(r"^(?:[-•*·▪–]|\d{1,2}[.)])\s+")
@@ -218,7 +219,12 @@ class LocalChatModel:
             return AgentStep(
                 phrase(key, lang), input_hint=hint, tool_calls=[ToolCall(tool, {})], intent=intent, language=lang
             )
-        return self._answer(context) or self._unknown(lang, "unknown")
+        answer = self._answer(context)
+        if answer is None:
+            return self._unknown(lang, "unknown")
+        if BOOKING_WORDS.search(normalize(context.user_text)):  # "How do I book?": the answer, and the way to do it
+            answer.quick_replies = [*answer.quick_replies, *quick_replies(["booking"], lang)]
+        return answer
 
     def stream(self, context: TurnContext) -> Iterator[str | AgentStep]:
         """The reply's text in pieces of a few words (joined, they are the text), then the final AgentStep."""
@@ -400,8 +406,11 @@ class LocalChatModel:
         return weights
 
     def _expand(self, best: _Sentence, sentences: list[_Sentence], follow: int = 0) -> list[_Sentence]:
-        """The best sentence and its useful neighbours in the same block, in passage order, within the limits."""
-        block = [s for s in sentences if s.block == best.block and s.passage is best.passage]
+        """The best sentence and its useful neighbours in the same block (and the lines a colon announces), in
+        passage order, within the limits."""
+        block = [s for s in sentences if s.passage is best.passage and (s.block == best.block or s.index > best.index)]
+        if not best.text.endswith(":"):
+            block = [s for s in block if s.block == best.block]
         pos = block.index(best)
         before, after = block[:pos][::-1], block[pos + 1 :]
         chosen, size = [best], len(best.text)
