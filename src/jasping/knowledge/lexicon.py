@@ -161,6 +161,8 @@ carrier, carriers | transporteur, transporteurs | شركة النقل, ناقل
 item, items, product, products, article | article, articles, produit, produits | منتج, منتجات, سلعة
 broken, broke, damaged, defective | cassé, cassée, endommagé, défectueux, abîmé | مكسور, معطل, خاسر
 weekly, every week | chaque semaine, par semaine | كل أسبوع
+garage, workshop | garage, atelier | كراج, الكراج, مرآب, ورشة
+problem, issue, complaint, trouble | problème, souci, réclamation, plainte | مشكل, مشكلة, شكاية, شكوى
 """
 
 

@@ -60,7 +60,10 @@ _ASKING = frozenset(
     comment combien quel quelle quels quelles peut peux puis pouvez pourriez faut faire fait savoir voudrais veux
     aimerais bonjour bonsoir salut merci svp stp plait dire hola salam كم كيف هل ماذا اريد ممكن مرحبا شكرا
     kind sort thing things stuff something anything use using offer offers provide genre truc trucs chose choses
-    quelque proposez offrez utilisez policy policies info information informations details détails politique""".split()
+    quelque proposez offrez utilisez policy policies info information informations details détails politique faite
+    aussi exactement exactly just juste really vraiment
+    ديال ديالكم ديالي ديالك شي واش كاين كاينة غادي باش بغيت عطيوني عطيني بالضبط واخا دابا هاد هادي هادا عافاك من فضلك
+    لو سمحت""".split()
 )
 
 
@@ -187,7 +190,7 @@ class LocalChatModel:
     name = "local"
 
     def __init__(
-        self, threshold: float = 0.15, min_coverage: float = 0.5, confident: float = 0.4, max_chars: int = 450
+        self, threshold: float = 0.15, min_coverage: float = 0.6, confident: float = 0.4, max_chars: int = 450
     ) -> None:
         self.threshold = threshold  # below this retrieval confidence: "I don't know"
         self.min_coverage = min_coverage  # share of the question's content words the answer must contain
@@ -279,9 +282,16 @@ class LocalChatModel:
             best = next(s for s in sentences if s.rank == 0)
         chosen = self._expand(best, sentences, follow=0 if ask.fact else NEXT_SENTENCE)
         covered = set().union(*(self._matched(by_lang[s.lang], s.terms | s.context) for s in chosen))
+        # the rest of the best passage (and its title) speaks of the question's words as well
+        title = _terms(best.passage.title or "", best.lang)
+        covered |= set().union(
+            self._matched(by_lang[best.lang], title),
+            *(self._matched(by_lang[s.lang], s.terms | s.context) for s in sentences if s.passage is best.passage),
+        )
         asked = {i for i, w in enumerate(query) if w.asked}
         coverage = len(covered & asked) / max(1, len(asked))  # the share of the question's content words answered
-        if coverage < self.min_coverage and not (foreign and (best.score <= 0 or coverage >= self.min_coverage / 2)):
+        needed = self.min_coverage if len(asked) != 2 else 0.5  # two words: what it is about decides (below)
+        if coverage < needed and not (foreign and (best.score <= 0 or coverage >= needed / 2)):
             return None
         absent = {
             i for i in asked if not any(self._matched([by_lang[s.lang][i]], s.terms | s.context) for s in sentences)
