@@ -45,6 +45,7 @@ NEIGHBOUR = 0.6  # a neighbouring sentence joins the answer when it scores this 
 CONTEXT_WEIGHT = 0.6  # a sentence under a matching FAQ question / heading gets this share of its score
 CUE_WEIGHT = 0.35  # words that only say what kind of fact is wanted ("price", "horaires") weigh this share
 FACT_BOOST = 1.5  # a sentence carrying the kind of fact asked for (an amount for "how much?") scores this much more
+TYPED_COVERAGE = 0.45  # ...but a typed question answered by a line with that kind of fact needs less
 NEXT_SENTENCE = 2  # a question not about a typed fact: the sentence after the best one joins it (the fact follows)
 FACT_MISSING = 0.6  # ...and one without it, this much less
 FOREIGN_DISCOUNT = 0.7  # a sentence in another language than the customer's: answer in theirs when both exist
@@ -78,6 +79,7 @@ class _Sentence:
     terms: frozenset[str]
     context: frozenset[str]  # terms of the question or heading the sentence answers, and of the passage's headings
     lang: str | None = None  # the passage's language
+    normalized: str = ""  # the text as `normalize` gives it (to spot the business's instructions quoted back)
     score: float = 0.0
     plain: float = 0.0  # the score from shared words alone (before the fact and language adjustments)
 
@@ -138,9 +140,19 @@ def _is_context_line(line: str, lines: int) -> bool:
 
 def _split_passage(p: RetrievedPassage, rank: int, lang: str | None) -> list[_Sentence]:
     """Answer sentences of a passage, each with the terms of the question/heading it sits under."""
-    heading = _terms(" ".join(p.heading_path), lang)
-    lines = [_BULLET.sub("", line.strip()) for line in p.text.split("\n") if line.strip()]
-    out: list[_Sentence] = []
+    return [
+        _Sentence(p, rank, index, block, answer, text, terms, context, lang, normalized=norm)
+        for index, (block, answer, text, terms, context, norm) in enumerate(_read_passage(p.text, p.heading_path, lang))
+    ]
+
+
+@lru_cache(maxsize=8192)
+def _read_passage(text: str, heading_path: tuple[str, ...], lang: str | None) -> tuple[tuple, ...]:
+    """A passage's answer sentences as (block, answer, text, terms, context terms, normalized text) — read once per
+    process for a passage that comes back (the most asked ones do)."""
+    heading = _terms(" ".join(heading_path), lang)
+    lines = [_BULLET.sub("", line.strip()) for line in text.split("\n") if line.strip()]
+    out: list[tuple] = []
     context, block, answer, under = heading, 0, False, False
     for line in lines:
         if _Q_PREFIX.match(line) or (not _A_PREFIX.match(line) and _is_context_line(line, len(lines))):
@@ -155,9 +167,8 @@ def _split_passage(p: RetrievedPassage, rank: int, lang: str | None) -> list[_Se
                 context, answer = heading | _terms(sentence, lang), True
                 continue
             if not is_instruction_probe(sentence, passage=True):
-                terms = _terms(sentence, lang)
-                out.append(_Sentence(p, rank, len(out), block, answer, sentence, terms, context, lang))
-    return out
+                out.append((block, answer, sentence, _terms(sentence, lang), context, normalize(sentence)))
+    return tuple(out)
 
 
 @lru_cache(maxsize=65536)
@@ -253,7 +264,7 @@ class LocalChatModel:
         for rank, (p, lang) in enumerate(zip(candidates, langs, strict=True)):
             sentences.extend(_split_passage(p, rank, lang))
         leak = normalize(context.instructions)
-        sentences = [s for s in sentences if len(s.text) < 30 or normalize(s.text) not in leak]
+        sentences = [s for s in sentences if len(s.text) < 30 or s.normalized not in leak]
         if not sentences:
             return None
         ask = _Ask(context.user_text)
@@ -291,6 +302,8 @@ class LocalChatModel:
         asked = {i for i, w in enumerate(query) if w.asked}
         coverage = len(covered & asked) / max(1, len(asked))  # the share of the question's content words answered
         needed = self.min_coverage if len(asked) != 2 else 0.5  # two words: what it is about decides (below)
+        if ask.fact and not ask.yes_no and facts.has_fact(ask.fact, " ".join(s.text for s in chosen)):
+            needed = min(needed, TYPED_COVERAGE)  # "how much…?" answered by a line with an amount
         if coverage < needed and not (foreign and (best.score <= 0 or coverage >= needed / 2)):
             return None
         absent = {
