@@ -105,7 +105,7 @@ _SPANS: dict[str, re.Pattern[str]] = {
         r"\d+(?:[.,]\d+)?\s?(?:-|à|to|a|و|–)?\s?\d*\s?(?:working |business |calendar |full |clear )?"
         r"(?:min|mins|mn|minutes?|h|hr|hrs|hours?|heures?|jours?|days?"
         r"|semaines?|weeks?|mois|months?|ans?|years?|nuits?|nights?|دقيقة|دقائق|دقايق|ساعة|ساعات|يوم|أيام|ايام"
-        r"|أسبوع|أسابيع|شهر|أشهر|سنة|سنوات|ليلة|ليال)(?!\w)|\d+\s?h\s?\d{2}(?!\d)",
+        r"|أسبوع|أسابيع|شهر|أشهر|سنة|سنوات|ليلة|ليال)(?![\w:])",  # "17h30" is a time of day, not a duration
         re.IGNORECASE,
     ),
     "time": re.compile(
@@ -124,6 +124,11 @@ _SPANS: dict[str, re.Pattern[str]] = {
     ),
     "number": re.compile(r"\d"),
 }
+# What a question that names only its kind ("Vous êtes où ?") is about.
+KIND_WORDS = {
+    "place": "address adresse عنوان", "time": "opening hours horaires ouverture ساعات",
+    "contact": "phone email téléphone", "price": "price prix سعر", "duration": "duration durée مدة",
+}  # fmt: skip
 _FACT_OF = {"price": "price", "duration": "duration", "time": "time", "place": "place", "contact": "contact",
             "number": "number"}  # fmt: skip
 

@@ -62,7 +62,7 @@ _ASKING = frozenset(
     aimerais bonjour bonsoir salut merci svp stp plait dire hola salam كم كيف هل ماذا اريد ممكن مرحبا شكرا
     kind sort thing things stuff something anything use using offer offers provide genre truc trucs chose choses
     quelque proposez offrez utilisez policy policies info information informations details détails politique faite
-    aussi exactement exactly just juste really vraiment
+    aussi exactement exactly just juste really vraiment quoi
     ديال ديالكم ديالي ديالك شي واش كاين كاينة غادي باش بغيت عطيوني عطيني بالضبط واخا دابا هاد هادي هادا عافاك من فضلك
     لو سمحت""".split()
 )
@@ -270,6 +270,8 @@ class LocalChatModel:
         ask = _Ask(context.user_text)
         customer = context.language.lower().split("-")[0]
         query = self._query_words(context.user_text, context.language, {lang for lang in langs if lang})
+        if not query and ask.kind in facts.KIND_WORDS:  # "Vous êtes où ?": the kind is all it says
+            query = self._query_words(facts.KIND_WORDS[ask.kind], context.language, {lang for lang in langs if lang})
         words = [(w.stems, w.own) for w in query]
         by_lang = {lg: [w.stems_for(lg) for w in query] for lg in set(langs)}
         weights = self._weights(words, [s.terms | s.context for s in sentences])
@@ -443,7 +445,8 @@ class LocalChatModel:
                 follows_colon = side is after and chosen[-1].text.endswith(":")
                 wanted = best.answer or s.score >= NEIGHBOUR * best.score or follows_colon
                 wanted = wanted or (side is after and len(chosen) < follow)
-                if not wanted or len(chosen) >= MAX_SENTENCES or size + 1 + len(s.text) > self.max_chars:
+                most = MAX_SENTENCES + (3 if best.text.endswith(":") else 0)  # the items a colon announces
+                if not wanted or len(chosen) >= most or size + 1 + len(s.text) > self.max_chars:
                     break
                 chosen.append(s)
                 size += 1 + len(s.text)
