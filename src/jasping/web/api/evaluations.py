@@ -12,6 +12,7 @@ from jasping.agent.evaluation_files import MAX_UPLOAD_BYTES, MAX_UPLOAD_QUESTION
 from jasping.agents.service import get_agent
 from jasping.errors import Invalid, TooLarge
 from jasping.web.api import API
+from jasping.web.api.knowledge import FILE_UPLOAD
 from jasping.web.deps import CurrentPrincipal, DbSession
 
 router = APIRouter(prefix=f"{API}/agents/{{agent_id}}", tags=["evaluations"])
@@ -49,20 +50,7 @@ class EvaluationRead(Figures):
     misses: list[Miss]
 
 
-_MULTIPART = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            }
-        },
-    }
-}
+_MULTIPART = {"requestBody": {"required": True, "content": FILE_UPLOAD}}
 
 
 async def _read(upload: UploadFile) -> bytes:

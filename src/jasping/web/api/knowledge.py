@@ -30,6 +30,17 @@ async def _read_upload(upload: UploadFile) -> bytes:
     return bytes(data)
 
 
+FILE_UPLOAD = {  # an OpenAPI request body's content: one file in a multipart form
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "properties": {"file": {"type": "string", "format": "binary"}},
+            "required": ["file"],
+        }
+    }
+}
+
+
 @router.post(
     "/sources",
     status_code=202,
@@ -37,13 +48,7 @@ async def _read_upload(upload: UploadFile) -> bytes:
     openapi_extra={
         "requestBody": {
             "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                        "required": ["file"],
-                    }
-                },
+                **FILE_UPLOAD,
                 "application/json": {
                     "schema": {
                         "oneOf": [
