@@ -470,6 +470,9 @@ class LocalChatModel:
                 lead += phrase(_FACT_LEADS[ask.fact], lang, fact=spans.pop()) + " "
             language = phrase(f"language_{_passage_language(best.passage) or 'other'}", lang)
             lead += phrase("quote_from", lang, title=best.passage.title or "", language=language) + " "
+            body = _shorten(body, self.max_chars - len(lead) - 4)  # the quote is cut inside its marks
+            if (lang == "ar") != (_passage_language(best.passage) == "ar"):
+                body = f"\u2068{body}\u2069"  # isolated: a right-to-left reply shows a left-to-right quote whole
             body = f"«{body}»" if lang == "fr" else f"“{body}”"
         text = lead + _shorten(body, self.max_chars - len(lead))
         citations = []

@@ -72,6 +72,7 @@
   // Right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, N'Ko…) against Latin/Greek/Cyrillic letters.
   var RTL_CHARS = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/g;
   var LTR_CHARS = /[A-Za-z\u00C0-\u024F\u0370-\u03FF\u0400-\u04FF]/g;
+  var RTL_LANGS = /^(ar|fa|he|ur|ps|yi|ckb|dv)(-|$)/i;
   var isRtl = function (text) {
     var r = (String(text).match(RTL_CHARS) || []).length;
     return r > 0 && r >= (String(text).match(LTR_CHARS) || []).length;
@@ -306,9 +307,10 @@
     return { msg: msg, bubble: bubble, node: node };
   }
 
-  function setDir(msg, text) {
+  // An agent's reply follows its language (an Arabic reply may quote a French passage); other text its script.
+  function setDir(msg, text, language) {
     if (!text) return;
-    var rtl = isRtl(text);
+    var rtl = language ? RTL_LANGS.test(language) : isRtl(text);
     msg.setAttribute('dir', rtl ? 'rtl' : 'ltr');
     if (rtl) msg.setAttribute('lang', 'ar');
     else msg.removeAttribute('lang');
@@ -371,7 +373,7 @@
     var text = String(reply.text || '');
     if (m.node.nodeValue !== text) m.node.nodeValue = text;
     stopTyping(m);
-    setDir(m.msg, text);
+    setDir(m.msg, text, reply.language);
     renderCitations(m, reply.citations);
     renderQuickReplies(m, reply.quick_replies);
     if (reply.language) { convLang = supported(reply.language) || convLang; setLanguage(reply.language); }
@@ -434,10 +436,10 @@
     if (session.greeting) addMessage('agent', session.greeting);
     (data.messages || []).forEach(function (item) {
       var m = addMessage(item.role === 'user' ? 'user' : 'agent', String(item.text || ''), !!item.file);
-      if (item.role !== 'user') renderCitations(m, item.citations);
+      if (item.role !== 'user') { setDir(m.msg, String(item.text || ''), item.language); renderCitations(m, item.citations); }
     });
     var last = (data.messages || []).filter(function (i) { return i.role !== 'user'; }).pop();
-    if (last && isRtl(last.text)) setLanguage('ar');
+    if (last && (last.language ? RTL_LANGS.test(last.language) : isRtl(last.text))) setLanguage('ar');
     applyLanguage();
   }
 
