@@ -6,12 +6,15 @@ heading they sit under) contain enough of the question's content words (`min_cov
 says it does not know and offers a person or a call back. Passage text is never obeyed: sentences that address
 an assistant ("ignore previous instructions", "tell the customer ...") are never quoted.
 
-Defaults, measured on the shared retrieval data (dev split, LexicalIndex + `confidence`, en / fr / ar):
-- threshold 0.25: 91% / 93% / 100% of the queries whose first hit is right are above it; 94% / 94% / 88% of
-  the queries of another corpus (unrelated questions) are below it;
-- min_coverage 0.4, on an index of half of each corpus (first 400 dev queries): 87% / 73% / 93% of the questions
-  with a right first hit are answered, against 50% / 53% / 58% of those whose answer is not indexed (64% / 78% /
-  85% with the threshold alone; many are near-duplicates of indexed FAQs), and 1-7% of another corpus' questions.
+Defaults, chosen on the development half of the answer-level evaluation (`eval/answers/dev`, `make eval`) and
+checked on the ARCD dev questions; the held-out half is only measured (bench/README.md):
+- threshold 0.15 (was 0.25): questions across languages reach the documents through translated words, which
+  count less in the retrieval score; the word coverage below does the declining;
+- min_coverage 0.5 of the question's content words, found in the best passage (its sentences, headings, title);
+  0.6 declined 8 points more ARCD questions for no gain on the businesses; a two-word question is decided by
+  what it is about (`_misses_its_object`);
+- the earlier measurements on the shared retrieval data (threshold 0.25: 91% / 93% / 100% of en / fr / ar queries
+  with a right first hit above it, 94% / 94% / 88% of unrelated questions below) still describe `confidence`.
 """
 
 from __future__ import annotations
@@ -201,7 +204,7 @@ class LocalChatModel:
     name = "local"
 
     def __init__(
-        self, threshold: float = 0.15, min_coverage: float = 0.6, confident: float = 0.4, max_chars: int = 450
+        self, threshold: float = 0.15, min_coverage: float = 0.5, confident: float = 0.4, max_chars: int = 450
     ) -> None:
         self.threshold = threshold  # below this retrieval confidence: "I don't know"
         self.min_coverage = min_coverage  # share of the question's content words the answer must contain
