@@ -201,9 +201,10 @@ _PASSAGE_INJECTION = _compile([
 # fmt: on
 
 
-def is_instruction_probe(text: str, *, passage: bool = False) -> bool:
-    """True for attempts to read or override the agent's instructions or other conversations (prompt injection)."""
-    norm = normalize(text)
+def is_instruction_probe(text: str, *, passage: bool = False, normalized: str | None = None) -> bool:
+    """True for attempts to read or override the agent's instructions or other conversations (prompt injection);
+    `normalized` is the text as `normalize` gives it, when the caller has it already."""
+    norm = normalize(text) if normalized is None else normalized
     return bool(_PROBES.search(norm) or (passage and _PASSAGE_INJECTION.search(norm)))
 
 

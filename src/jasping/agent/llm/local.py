@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from jasping.agent import facts
@@ -38,7 +38,7 @@ from jasping.knowledge.lexicon import concept_spans, words_of
 
 __all__ = ["LocalChatModel"]
 
-MAX_PASSAGES = 5
+MAX_PASSAGES = 3
 MAX_SENTENCES = 3
 SNIPPET_CHARS = 160
 FOREIGN_CONFIDENCE = 0.5  # passages in another language sharing no word with the question need this confidence
@@ -84,6 +84,8 @@ class _Sentence:
     lang: str | None = None  # the passage's language
     normalized: str = ""  # the text as `normalize` gives it (to spot the business's instructions quoted back)
     score: float = 0.0
+    own: set[int] = field(default_factory=set)  # the question words the sentence has
+    matched: set[int] = field(default_factory=set)  # ...with those of the question or heading it answers
     plain: float = 0.0  # the score from shared words alone (before the fact and language adjustments)
 
 
@@ -169,8 +171,9 @@ def _read_passage(text: str, heading_path: tuple[str, ...], lang: str | None) ->
             if sentence.endswith(("?", "؟")):  # a question asked in the prose: what follows answers it
                 context, answer = heading | _terms(sentence, lang), True
                 continue
-            if not is_instruction_probe(sentence, passage=True):
-                out.append((block, answer, sentence, _terms(sentence, lang), context, normalize(sentence)))
+            norm = normalize(sentence)
+            if not is_instruction_probe(sentence, passage=True, normalized=norm):
+                out.append((block, answer, sentence, _terms(sentence, lang), context, norm))
     return tuple(out)
 
 
@@ -275,13 +278,14 @@ class LocalChatModel:
         query = self._query_words(context.user_text, context.language, {lang for lang in langs if lang})
         if not query and ask.kind in facts.KIND_WORDS:  # "Vous êtes où ?": the kind is all it says
             query = self._query_words(facts.KIND_WORDS[ask.kind], context.language, {lang for lang in langs if lang})
-        words = [(w.stems, w.own) for w in query]
         by_lang = {lg: [w.stems_for(lg) for w in query] for lg in set(langs)}
-        weights = self._weights(words, [s.terms | s.context for s in sentences])
+        for s in sentences:  # which question words each sentence has: itself, or in its question / heading
+            s.own = self._matched(by_lang[s.lang], s.terms)
+            s.matched = s.own | self._matched(by_lang[s.lang], s.context)
+        weights = self._weights(len(query), sentences)
         weights = [weight * CUE_WEIGHT if w.cue else weight for weight, w in zip(weights, query, strict=True)]
         for s in sentences:
-            own = self._matched(by_lang[s.lang], s.terms)
-            ctx = self._matched(by_lang[s.lang], s.context) - own
+            own, ctx = s.own, s.matched - s.own
             s.score = (sum(weights[i] for i in own) + CONTEXT_WEIGHT * sum(weights[i] for i in ctx)) * 0.85**s.rank
             s.plain = s.score
             if ask.fact and facts.has_fact(ask.fact, s.text):
@@ -297,12 +301,12 @@ class LocalChatModel:
                 return None
             best = next(s for s in sentences if s.rank == 0)
         chosen = self._expand(best, sentences, follow=0 if ask.fact else NEXT_SENTENCE)
-        covered = set().union(*(self._matched(by_lang[s.lang], s.terms | s.context) for s in chosen))
+        covered = set().union(*(s.matched for s in chosen))
         # the rest of the best passage (and its title) speaks of the question's words as well
         title = _terms(best.passage.title or "", best.lang)
         covered |= set().union(
             self._matched(by_lang[best.lang], title),
-            *(self._matched(by_lang[s.lang], s.terms | s.context) for s in sentences if s.passage is best.passage),
+            *(s.matched for s in sentences if s.passage is best.passage),
         )
         asked = {i for i, w in enumerate(query) if w.asked}
         coverage = len(covered & asked) / max(1, len(asked))  # the share of the question's content words answered
@@ -311,14 +315,12 @@ class LocalChatModel:
             needed = min(needed, TYPED_COVERAGE)  # "how much…?" answered by a line with an amount
         if coverage < needed and not (foreign and (best.score <= 0 or coverage >= needed / 2)):
             return None
-        absent = {
-            i for i in asked if not any(self._matched([by_lang[s.lang][i]], s.terms | s.context) for s in sentences)
-        }
+        absent = asked - set().union(*(s.matched for s in sentences))  # words no candidate passage has
         if len(asked) == 2 and not context.semantic and self._misses_its_object(sorted(asked), covered, absent, query):
             return None
         if foreign and not context.semantic and coverage < FOREIGN_COVERAGE:
             return None
-        chosen = self._complement(context.user_text, best, chosen, by_lang, sentences)
+        chosen = self._complement(context.user_text, best, chosen, len(query), sentences)
         chosen = self._with_fact(ask, best, chosen, sentences)
         if ask.kind == "list":
             chosen = self._with_items(best, chosen, sentences)
@@ -363,23 +365,23 @@ class LocalChatModel:
         question: str,
         best: _Sentence,
         chosen: list[_Sentence],
-        words: dict[str | None, list[_Stems]],
+        words: int,
         sentences: list,
     ) -> list[_Sentence]:
         """For a question in two parts ("your hours and your address?"), a sentence answering the second part."""
-        if len(words[best.lang]) < 2 or not _CONJUNCTIONS & set(tokenize(question)):
+        if words < 2 or not _CONJUNCTIONS & set(tokenize(question)):
             return chosen
         base = chosen
         if len(chosen) >= MAX_SENTENCES:  # make room: drop the last sentence that is not the best one
             drop = next(s for s in reversed(chosen) if s is not best)
             base = [s for s in chosen if s is not drop]
-        covered = set().union(*(self._matched(words[s.lang], s.terms | s.context) for s in base))
+        covered = set().union(*(s.matched for s in base))
         size = sum(len(s.text) + 1 for s in base)
         key, pick = (0, 0.0), None
         for s in sentences:
             if s in base or s.plain < 0.3 * best.plain or size + len(s.text) > self.max_chars:
                 continue
-            gain = len(self._matched(words[s.lang], s.terms | s.context) - covered)
+            gain = len(s.matched - covered)
             if gain and (gain, s.score) > key:
                 key, pick = (gain, s.score), s
         if pick is None:
@@ -424,12 +426,13 @@ class LocalChatModel:
         """The question words found in `terms`: exactly, or (its own stems, not translations) by a near spelling."""
         return {i for i, (stems, own) in enumerate(words) if stems & terms or any(_fuzzy(t, terms) for t in own)}
 
-    def _weights(self, words: list[_Stems], units: list[frozenset[str]]) -> list[float]:
-        """IDF of each question word over the candidate sentences' term sets (rare words pick the sentence)."""
-        n = len(units)
+    @staticmethod
+    def _weights(words: int, sentences: list[_Sentence]) -> list[float]:
+        """IDF of each question word over the candidate sentences (rare words pick the sentence)."""
+        n = len(sentences)
         weights = []
-        for i in range(len(words)):
-            df = max(1, sum(1 for terms in units if self._matched([words[i]], terms)))
+        for i in range(words):
+            df = max(1, sum(1 for s in sentences if i in s.matched))
             weights.append(math.log(1 + (n - df + 0.5) / (df + 0.5)))
         return weights
 
