@@ -197,6 +197,11 @@ def _tables() -> tuple[dict[str, dict[tuple[str, ...], list[int]]], list[dict[st
 def concept_spans(tokens: list[str], lang: str | None) -> list[tuple[int, int, int]]:
     """(first token, last token + 1, concept id) of the lexicon's phrases in `tokens` read as `lang` (every
     language when None), longest phrase first, left to right; stop words inside a phrase are skipped."""
+    return list(_concept_spans(tuple(tokens), lang))
+
+
+@lru_cache(maxsize=4096)
+def _concept_spans(tokens: tuple[str, ...], lang: str | None) -> tuple[tuple[int, int, int], ...]:
     phrases, _, longest = _tables()
     found: list[tuple[int, int, int]] = []
     for source in (lang,) if lang in _LANGS else _LANGS:
@@ -214,7 +219,7 @@ def concept_spans(tokens: list[str], lang: str | None) -> list[tuple[int, int, i
                     break
             else:
                 i += 1
-    return found
+    return tuple(found)
 
 
 def concepts_of(tokens: list[str], lang: str | None) -> list[int]:

@@ -397,8 +397,9 @@ class LocalChatModel:
         tokens = tokenize(text)
         asked = _asked_tokens(text)
         lexicon: dict[tuple[int, str], set[str]] = {}
+        spans = concept_spans(tokens, lang)
         for lg in passage_langs | {lang}:
-            for start, end, concept in concept_spans(tokens, lang):
+            for start, end, concept in spans:
                 stems = {stem for word in words_of(concept, lg) for stem, _ in token_forms(word, lg)}
                 for i in range(start, end):
                     lexicon.setdefault((i, lg), set()).update(stems)
