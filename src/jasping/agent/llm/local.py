@@ -22,19 +22,16 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 
 from jasping.agent import facts
 from jasping.agent.hours import handoff_text
 from jasping.agent.intents import detect_intent, is_instruction_probe, normalize
-from jasping.agent.llm.base import AgentStep, Citation, RetrievedPassage, ToolCall, TurnContext
+from jasping.agent.llm.base import AgentStep, Citation, ToolCall, TurnContext
+from jasping.agent.llm.passages import Sentence, passage_language, split_passage, terms_of
+from jasping.agent.llm.question_words import Word, matched, query_words
 from jasping.agent.phrases import phrase, quick_replies
-from jasping.knowledge.analysis import LANGUAGES, detect_script_language, fold, token_forms, tokenize, word_ngrams
-from jasping.knowledge.dictionary import translated_stems
-from jasping.knowledge.ingest.chunker import split_sentences
-from jasping.knowledge.ingest.language import guess_language
-from jasping.knowledge.lexicon import concept_spans, words_of
+from jasping.knowledge.analysis import tokenize
 
 __all__ = ["LocalChatModel"]
 
@@ -53,145 +50,7 @@ NEXT_SENTENCE = 2  # a question not about a typed fact: the sentence after the b
 FACT_MISSING = 0.6  # ...and one without it, this much less
 FOREIGN_DISCOUNT = 0.7  # a sentence in another language than the customer's: answer in theirs when both exist
 BOOKING_WORDS = re.compile(r"\b(book|booking|appointment|reserve|reservation|rendez vous|rdv|reserver|موعد|حجز)\b")
-_Q_PREFIX = re.compile(r"^(?:q|question|س|سؤال)\s*[:：]\s*", re.IGNORECASE)
-_A_PREFIX = re.compile(r"^(?:a|r|answer|réponse|reponse|ج|جواب|الجواب)\s*[:：]\s*", re.IGNORECASE)
-_BULLET = re.compile(r"^(?:[-•*·▪–]|\d{1,2}[.)])\s+")
-_TERMINAL = re.compile(r"[.!?؟:;…]$")
 _CONJUNCTIONS = frozenset("and also et aussi ainsi plus و".split())  # a question in two parts
-# Question and politeness words: not what a question is about, so they neither weigh nor need covering.
-_ASKING = frozenset(
-    """how much many can could would may might please tell know want like need get find give hi hello hey thanks
-    comment combien quel quelle quels quelles peut peux puis pouvez pourriez faut faire fait savoir voudrais veux
-    aimerais bonjour bonsoir salut merci svp stp plait dire hola salam كم كيف هل ماذا اريد ممكن مرحبا شكرا
-    kind sort thing things stuff something anything use using offer offers provide genre truc trucs chose choses
-    quelque proposez offrez utilisez policy policies info information informations details détails politique faite
-    aussi exactement exactly just juste really vraiment quoi
-    ديال ديالكم ديالي ديالك شي واش كاين كاينة غادي باش بغيت عطيوني عطيني بالضبط واخا دابا هاد هادي هادا عافاك من فضلك
-    لو سمحت""".split()
-)
-
-
-@dataclass
-class _Sentence:
-    passage: RetrievedPassage
-    rank: int  # the passage's position among the candidates
-    index: int  # position within the passage
-    block: int  # sentences under the same question / heading / paragraph share a block
-    answer: bool  # under a FAQ question: the sentences after it belong to its answer
-    text: str
-    terms: frozenset[str]
-    context: frozenset[str]  # terms of the question or heading the sentence answers, and of the passage's headings
-    lang: str | None = None  # the passage's language
-    normalized: str = ""  # the text as `normalize` gives it (to spot the business's instructions quoted back)
-    score: float = 0.0
-    own: set[int] = field(default_factory=set)  # the question words the sentence has
-    matched: set[int] = field(default_factory=set)  # ...with those of the question or heading it answers
-    plain: float = 0.0  # the score from shared words alone (before the fact and language adjustments)
-
-
-@dataclass(frozen=True)
-class _Word:
-    """A content word of the question: its stems (and translations), whether it only says what kind of fact is
-    wanted ("price", "horaires": a cue), and whether it is in the sentence that asks (not in context given
-    before it: "I have a Clio 4. How much is an oil change?")."""
-
-    stems: frozenset[str]  # under every analyser (rarity among the candidates)
-    cue: bool
-    asked: bool
-    by_language: dict[str, frozenset[str]]  # what meets a passage of each language
-    own: frozenset[str] = frozenset()  # the word's own stems: they may also meet a near spelling (not translations)
-    verb: bool = False  # next to a subject pronoun ("do you treat", "soignez-vous"): the action, not the thing
-
-    def stems_for(self, lang: str | None) -> _Stems:
-        return self.by_language.get(lang or "", self.stems), self.own
-
-
-_PRONOUNS = frozenset("you u we i vous nous je tu on".split())
-_Stems = tuple[frozenset[str], frozenset[str]]  # a word's stems that meet a passage, and those that may meet fuzzily
-
-_SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+")
-
-
-def _asked_tokens(text: str) -> set[str] | None:
-    """The tokens of the sentences that ask (end with a question mark), when the message also has others."""
-    sentences = [s for s in _SENTENCE_END.split(text.strip()) if s]
-    asking = [s for s in sentences if s.rstrip().endswith(("?", "؟"))]
-    if len(sentences) < 2 or not asking or len(asking) == len(sentences):
-        return None
-    return {token for s in asking for token in tokenize(s)}
-
-
-@lru_cache(maxsize=4096)
-def _text_language(text: str) -> str | None:
-    code, prob = guess_language(text)
-    return code if code in LANGUAGES and prob >= 0.8 else detect_script_language(text)
-
-
-def _passage_language(p: RetrievedPassage) -> str | None:
-    """The language detected at ingestion; detecting it here (~4 ms a passage) only for passages without one."""
-    return p.language if p.language in LANGUAGES else _text_language(p.text)
-
-
-def _terms(text: str, lang: str | None) -> frozenset[str]:
-    return frozenset(stem for token in tokenize(text) for stem, _ in token_forms(token, lang))
-
-
-def _is_context_line(line: str, lines: int) -> bool:
-    if line.endswith(("?", "؟")):
-        return True
-    words = line.split()
-    return lines > 1 and len(words) <= 5 and not _TERMINAL.search(line) and not any(c.isdigit() for c in line)
-
-
-def _split_passage(p: RetrievedPassage, rank: int, lang: str | None) -> list[_Sentence]:
-    """Answer sentences of a passage, each with the terms of the question/heading it sits under."""
-    return [
-        _Sentence(p, rank, index, block, answer, text, terms, context, lang, normalized=norm)
-        for index, (block, answer, text, terms, context, norm) in enumerate(_read_passage(p.text, p.heading_path, lang))
-    ]
-
-
-@lru_cache(maxsize=8192)
-def _read_passage(text: str, heading_path: tuple[str, ...], lang: str | None) -> tuple[tuple, ...]:
-    """A passage's answer sentences as (block, answer, text, terms, context terms, normalized text) — read once per
-    process for a passage that comes back (the most asked ones do)."""
-    heading = _terms(" ".join(heading_path), lang)
-    lines = [_BULLET.sub("", line.strip()) for line in text.split("\n") if line.strip()]
-    out: list[tuple] = []
-    context, block, answer, under = heading, 0, False, False
-    for line in lines:
-        if _Q_PREFIX.match(line) or (not _A_PREFIX.match(line) and _is_context_line(line, len(lines))):
-            question = _Q_PREFIX.sub("", line)
-            context, block, under = heading | _terms(question, lang), block + 1, True
-            answer = bool(_Q_PREFIX.match(line)) or question.endswith(("?", "؟"))
-            continue
-        line = _A_PREFIX.sub("", line)
-        block += 0 if under else 1  # without a question or heading, each line is its own paragraph
-        for sentence in split_sentences(line):
-            if sentence.endswith(("?", "؟")):  # a question asked in the prose: what follows answers it
-                context, answer = heading | _terms(sentence, lang), True
-                continue
-            norm = normalize(sentence)
-            if not is_instruction_probe(sentence, passage=True, normalized=norm):
-                out.append((block, answer, sentence, _terms(sentence, lang), context, norm))
-    return tuple(out)
-
-
-@lru_cache(maxsize=65536)
-def _grams(term: str) -> frozenset[str]:
-    return frozenset(word_ngrams(term))
-
-
-def _fuzzy(term: str, terms: frozenset[str]) -> bool:
-    if len(term) < 5:
-        return False
-    grams = _grams(term)
-    for other in terms:
-        if len(other) >= 5 and abs(len(other) - len(term)) <= 2:
-            theirs = _grams(other)
-            if 2 * len(grams & theirs) >= 0.6 * (len(grams) + len(theirs)):  # Dice >= 0.6
-                return True
-    return False
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -265,23 +124,23 @@ class LocalChatModel:
         ranked = sorted(context.passages, key=lambda p: (-p.score, p.ref))
         top = ranked[0].score
         candidates = [p for p in ranked[:MAX_PASSAGES] if p.score >= top / 2 or p is ranked[0]]
-        langs = [_passage_language(p) for p in candidates]
-        sentences: list[_Sentence] = []
+        langs = [passage_language(p) for p in candidates]
+        sentences: list[Sentence] = []
         for rank, (p, lang) in enumerate(zip(candidates, langs, strict=True)):
-            sentences.extend(_split_passage(p, rank, lang))
+            sentences.extend(split_passage(p, rank, lang))
         leak = normalize(context.instructions)
         sentences = [s for s in sentences if len(s.text) < 30 or s.normalized not in leak]
         if not sentences:
             return None
         ask = _Ask(context.user_text)
         customer = context.language.lower().split("-")[0]
-        query = self._query_words(context.user_text, context.language, {lang for lang in langs if lang})
+        query = query_words(context.user_text, context.language, {lang for lang in langs if lang})
         if not query and ask.kind in facts.KIND_WORDS:  # "Vous êtes où ?": the kind is all it says
-            query = self._query_words(facts.KIND_WORDS[ask.kind], context.language, {lang for lang in langs if lang})
+            query = query_words(facts.KIND_WORDS[ask.kind], context.language, {lang for lang in langs if lang})
         by_lang = {lg: [w.stems_for(lg) for w in query] for lg in set(langs)}
         for s in sentences:  # which question words each sentence has: itself, or in its question / heading
-            s.own = self._matched(by_lang[s.lang], s.terms)
-            s.matched = s.own | self._matched(by_lang[s.lang], s.context)
+            s.own = matched(by_lang[s.lang], s.terms)
+            s.matched = s.own | matched(by_lang[s.lang], s.context)
         weights = self._weights(len(query), sentences)
         weights = [weight * CUE_WEIGHT if w.cue else weight for weight, w in zip(weights, query, strict=True)]
         for s in sentences:
@@ -303,9 +162,9 @@ class LocalChatModel:
         chosen = self._expand(best, sentences, follow=0 if ask.fact else NEXT_SENTENCE)
         covered = set().union(*(s.matched for s in chosen))
         # the rest of the best passage (and its title) speaks of the question's words as well
-        title = _terms(best.passage.title or "", best.lang)
+        title = terms_of(best.passage.title or "", best.lang)
         covered |= set().union(
-            self._matched(by_lang[best.lang], title),
+            matched(by_lang[best.lang], title),
             *(s.matched for s in sentences if s.passage is best.passage),
         )
         asked = {i for i, w in enumerate(query) if w.asked}
@@ -327,13 +186,13 @@ class LocalChatModel:
         return self._step(context, ask, best, chosen, foreign)
 
     @staticmethod
-    def _misses_its_object(asked: list[int], covered: set[int], absent: set[int], query: list[_Word]) -> bool:
+    def _misses_its_object(asked: list[int], covered: set[int], absent: set[int], query: list[Word]) -> bool:
         """For a question of two words, whether the answer misses what it is about: the last word ("Do you treat
         cats?"), or a first word that no candidate passage has and that is not the verb ("a student discount?")."""
         first, last = asked
         return last not in covered or (first not in covered and first in absent and not query[first].verb)
 
-    def _with_items(self, best: _Sentence, chosen: list[_Sentence], sentences: list[_Sentence]) -> list[_Sentence]:
+    def _with_items(self, best: Sentence, chosen: list[Sentence], sentences: list[Sentence]) -> list[Sentence]:
         """For "which…?", the other items of the passage that match as well as the best one (rows, list lines)."""
         size = sum(len(s.text) + 1 for s in chosen)
         out = list(chosen)
@@ -345,7 +204,7 @@ class LocalChatModel:
                 size += len(s.text) + 1
         return sorted(out, key=lambda s: (s.rank != best.rank, s.rank, s.index))
 
-    def _with_fact(self, ask: _Ask, best: _Sentence, chosen: list[_Sentence], sentences: list) -> list[_Sentence]:
+    def _with_fact(self, ask: _Ask, best: Sentence, chosen: list[Sentence], sentences: list) -> list[Sentence]:
         """When the chosen sentences lack the kind of fact asked for and the line after the best one has it (a
         price on the line below its service), that line too."""
         if not ask.fact or any(facts.has_fact(ask.fact, s.text) for s in chosen):
@@ -363,11 +222,11 @@ class LocalChatModel:
     def _complement(
         self,
         question: str,
-        best: _Sentence,
-        chosen: list[_Sentence],
+        best: Sentence,
+        chosen: list[Sentence],
         words: int,
         sentences: list,
-    ) -> list[_Sentence]:
+    ) -> list[Sentence]:
         """For a question in two parts ("your hours and your address?"), a sentence answering the second part."""
         if words < 2 or not _CONJUNCTIONS & set(tokenize(question)):
             return chosen
@@ -389,46 +248,7 @@ class LocalChatModel:
         return sorted([*base, pick], key=lambda s: (s.rank != best.rank, s.rank, s.index))
 
     @staticmethod
-    def _query_words(text: str, lang: str, passage_langs: set[str]) -> list[_Word]:
-        """The question's content words, each with its stems per passage language: in the customer's language its
-        own stems and the lexicon's synonyms; in another, that language's stems of the word (names, cognates) and
-        the lexicon's translations, phrase by phrase. A short word is not run through another language's stemmer
-        ("cars" would become "car", the stem of the French "carie")."""
-        tokens = tokenize(text)
-        asked = _asked_tokens(text)
-        lexicon: dict[tuple[int, str], set[str]] = {}
-        spans = concept_spans(tokens, lang)
-        for lg in passage_langs | {lang}:
-            for start, end, concept in spans:
-                stems = {stem for word in words_of(concept, lg) for stem, _ in token_forms(word, lg)}
-                for i in range(start, end):
-                    lexicon.setdefault((i, lg), set()).update(stems)
-        words, seen = [], set()
-        for i, token in enumerate(tokens):
-            if token in seen or not token_forms(token, lang) or fold(token) in _ASKING:
-                continue  # a repeated word, or a stop word in the customer's language
-            seen.add(token)
-            by_language = {}
-            for lg in passage_langs | {lang}:
-                stems = {s for s, _ in token_forms(token, lg) if lg == lang or len(token) > 4 or s == fold(token)}
-                if lg != lang:
-                    stems |= translated_stems(token, lang, lg)
-                by_language[lg] = frozenset(stems | lexicon.get((i, lg), set()))
-            union = frozenset().union(*by_language.values())
-            own = frozenset(s for lg in {lang, *passage_langs} for s, _ in token_forms(token, lg) if len(token) > 4)
-            if union:
-                cue, is_asked = fold(token) in facts.CUES, asked is None or token in asked
-                verb = (i and tokens[i - 1] in _PRONOUNS) or (i + 1 < len(tokens) and tokens[i + 1] in _PRONOUNS)
-                words.append(_Word(union, cue, is_asked, by_language, own, bool(verb)))
-        return words
-
-    @staticmethod
-    def _matched(words: list[_Stems], terms: frozenset[str]) -> set[int]:
-        """The question words found in `terms`: exactly, or (its own stems, not translations) by a near spelling."""
-        return {i for i, (stems, own) in enumerate(words) if stems & terms or any(_fuzzy(t, terms) for t in own)}
-
-    @staticmethod
-    def _weights(words: int, sentences: list[_Sentence]) -> list[float]:
+    def _weights(words: int, sentences: list[Sentence]) -> list[float]:
         """IDF of each question word over the candidate sentences (rare words pick the sentence)."""
         n = len(sentences)
         weights = []
@@ -437,7 +257,7 @@ class LocalChatModel:
             weights.append(math.log(1 + (n - df + 0.5) / (df + 0.5)))
         return weights
 
-    def _expand(self, best: _Sentence, sentences: list[_Sentence], follow: int = 0) -> list[_Sentence]:
+    def _expand(self, best: Sentence, sentences: list[Sentence], follow: int = 0) -> list[Sentence]:
         """The best sentence and its useful neighbours in the same block (and the lines a colon announces), in
         passage order, within the limits."""
         block = [s for s in sentences if s.passage is best.passage and (s.block == best.block or s.index > best.index)]
@@ -460,7 +280,7 @@ class LocalChatModel:
         return sorted(chosen, key=lambda s: s.index)
 
     def _step(
-        self, context: TurnContext, ask: _Ask, best: _Sentence, chosen: list[_Sentence], foreign: bool
+        self, context: TurnContext, ask: _Ask, best: Sentence, chosen: list[Sentence], foreign: bool
     ) -> AgentStep:
         """The reply: the fact first (yes or no; for a table row, the cell asked for first), then the passage's
         words; a passage in another language is quoted in its own words, after a lead-in in the customer's."""
@@ -475,10 +295,10 @@ class LocalChatModel:
             spans = set(facts.fact_spans(ask.fact, body)) if ask.fact else set()
             if len(spans) == 1 and ask.fact in _FACT_LEADS and not ask.yes_no:  # one fact: no choosing among several
                 lead += phrase(_FACT_LEADS[ask.fact], lang, fact=spans.pop()) + " "
-            language = phrase(f"language_{_passage_language(best.passage) or 'other'}", lang)
+            language = phrase(f"language_{passage_language(best.passage) or 'other'}", lang)
             lead += phrase("quote_from", lang, title=best.passage.title or "", language=language) + " "
             body = _shorten(body, self.max_chars - len(lead) - 4)  # the quote is cut inside its marks
-            if (lang == "ar") != (_passage_language(best.passage) == "ar"):
+            if (lang == "ar") != (passage_language(best.passage) == "ar"):
                 body = f"\u2068{body}\u2069"  # isolated: a right-to-left reply shows a left-to-right quote whole
             body = f"«{body}»" if lang == "fr" else f"“{body}”"
         text = lead + _shorten(body, self.max_chars - len(lead))
