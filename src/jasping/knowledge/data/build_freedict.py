@@ -2,8 +2,11 @@
 
     apt-get install dict-freedict-eng-fra dict-freedict-fra-eng
     python src/jasping/knowledge/data/build_freedict.py > src/jasping/knowledge/data/freedict_en_fr.tsv
+    python src/jasping/knowledge/data/build_freedict.py --stems > src/jasping/knowledge/data/freedict_stems.tsv
 
-One line per English word or phrase: `english<TAB>french|french|…`, from both directions of the dictionary.
+The first is one line per English word or phrase: `english<TAB>french|french|…`, from both directions of the
+dictionary. The second is the same table by stem, as `jasping.knowledge.analysis` stems today:
+`en|fr<TAB>stem<TAB>stem|stem|…` (run it again whenever the analysis changes; a test checks they agree).
 """
 
 from __future__ import annotations
@@ -27,7 +30,18 @@ def entries(name: str):  # noqa: ANN201 - yields (headword, translations)
             yield head.group(1).strip(), [t.strip() for line in words for t in re.split(r"[,;]", line) if t.strip()]
 
 
+def stems() -> None:
+    from jasping.knowledge.dictionary import DATA, stem_table
+
+    tables = stem_table(DATA.read_text(encoding="utf-8").splitlines())
+    for (source, _), table in sorted(tables.items()):
+        for stem in sorted(table):
+            sys.stdout.write(f"{source}\t{stem}\t{'|'.join(sorted(table[stem]))}\n")
+
+
 def main() -> None:
+    if "--stems" in sys.argv:
+        return stems()
     pairs: dict[str, set[str]] = defaultdict(set)
     for head, words in entries("eng-fra"):
         pairs[head.lower()].update(w.lower() for w in words)
