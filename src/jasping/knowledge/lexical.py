@@ -251,7 +251,7 @@ class LexicalIndex:
             extra_grams = {g for word in {w for _, w in extra_forms} for g in self._grams_of(word)}
             for i, (field, vocab, _) in enumerate(fields):
                 terms = {stem for stem, _ in forms} if i == 0 else grams
-                known = [vocab[t] for t in terms if t in vocab]
+                known = [vocab[t] for t in sorted(terms) if t in vocab]  # in a fixed order: same sum every run
                 norms[i].append(float(field.idf[known].sum()) + field.max_idf * (len(terms) - len(known)))
                 wanted[i].update(known)
                 more = {stem for stem, _ in extra_forms} if i == 0 else extra_grams
