@@ -129,9 +129,6 @@ KIND_WORDS = {
     "place": "address adresse عنوان", "time": "opening hours horaires ouverture ساعات",
     "contact": "phone email téléphone", "price": "price prix سعر", "duration": "duration durée مدة",
 }  # fmt: skip
-_FACT_OF = {"price": "price", "duration": "duration", "time": "time", "place": "place", "contact": "contact",
-            "number": "number"}  # fmt: skip
-
 _NEGATION = _words(
     r"not|no|never|cannot|can't|don't|doesn't|isn't|aren't|won't|wouldn't|unfortunately|non|pas|jamais|aucun"
     r"|aucune|ne|n'|interdit|interdits|interdite|impossible|forbidden|prohibited|لا|ليس|ليست|لسنا|لن|لم|ماشي"
@@ -182,7 +179,7 @@ def is_yes_no(text: str) -> bool:
 
 def fact_kind(kind: str) -> str | None:
     """The kind of span that answers a question of `kind` (None for how-to, list and other questions)."""
-    return _FACT_OF.get(kind)
+    return kind if kind in _SPANS else None
 
 
 def fact_spans(kind: str, text: str) -> list[str]:

@@ -157,6 +157,17 @@ def _social_intent(text: str, words: list[str]) -> str | None:
     return next(kind for kind in _ORDER if kind in kinds)
 
 
+_APPOINTMENT = re.compile(r"\b(appointment|appt|rendez vous|rdv|موعد|maw3id)\b")
+_BOOKING_WORDS = re.compile(
+    r"\b(book|booking|appointment|appt|reserve|reservation|rendez vous|rdv|reserver|موعد|حجز|maw3id)\b"
+)
+
+
+def mentions_booking(text: str) -> bool:
+    """Whether a message speaks of booking ("How do I book?"), whatever its intent."""
+    return bool(_BOOKING_WORDS.search(normalize(text)))
+
+
 _HOW_TO = re.compile(
     r"^(?:\S+ ){0,3}?(how (?:do|can|should|does|to)|comment (?:je|on|faire|puis|peut|dois|ca|ça|se)|كيف|كيفاش|kifach)\b"
 )
@@ -171,7 +182,7 @@ def detect_intent(text: str, language: str | None = None) -> str:
                 return "question"  # "How do I book?" asks how it works: the documents say, with a booking button
             return intent
     words = norm.split()
-    if len(words) <= 4 and re.search(r"\b(appointment|appt|rendez vous|rdv|موعد|maw3id)\b", norm):
+    if len(words) <= 4 and _APPOINTMENT.search(norm):
         return "booking"
     return _social_intent(text or "", words) or "question"
 

@@ -22,15 +22,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from jasping.agent import facts
 from jasping.agent.hours import handoff_text
-from jasping.agent.intents import detect_intent, is_instruction_probe, normalize
+from jasping.agent.intents import detect_intent, is_instruction_probe, mentions_booking, normalize
 from jasping.agent.llm.base import AgentStep, Citation, ToolCall, TurnContext
 from jasping.agent.llm.passages import Sentence, passage_language, split_passage, terms_of
 from jasping.agent.llm.question_words import Word, matched, query_words
-from jasping.agent.phrases import phrase, quick_replies
+from jasping.agent.phrases import PHRASES, phrase, quick_replies
 from jasping.knowledge.analysis import tokenize
 
 __all__ = ["LocalChatModel"]
@@ -39,8 +39,7 @@ MAX_PASSAGES = 3
 MAX_SENTENCES = 3
 SNIPPET_CHARS = 160
 FOREIGN_CONFIDENCE = 0.5  # passages in another language sharing no word with the question need this confidence
-FOREIGN_COVERAGE = 0.5  # ...and, matched by words only (no embeddings), most of the question's words: stems
-# collide across languages ("cars" and "carie" both stem to "car")
+FOREIGN_COVERAGE = 0.5  # ...and, matched by words only (no embeddings), half of the question's words
 NEIGHBOUR = 0.6  # a neighbouring sentence joins the answer when it scores this share of the best one
 CONTEXT_WEIGHT = 0.6  # a sentence under a matching FAQ question / heading gets this share of its score
 CUE_WEIGHT = 0.35  # words that only say what kind of fact is wanted ("price", "horaires") weigh this share
@@ -49,7 +48,6 @@ TYPED_COVERAGE = 0.45  # ...but a typed question answered by a line with that ki
 NEXT_SENTENCE = 2  # a question not about a typed fact: the sentence after the best one joins it (the fact follows)
 FACT_MISSING = 0.6  # ...and one without it, this much less
 FOREIGN_DISCOUNT = 0.7  # a sentence in another language than the customer's: answer in theirs when both exist
-BOOKING_WORDS = re.compile(r"\b(book|booking|appointment|reserve|reservation|rendez vous|rdv|reserver|موعد|حجز)\b")
 _CONJUNCTIONS = frozenset("and also et aussi ainsi plus و".split())  # a question in two parts
 
 
@@ -101,7 +99,7 @@ class LocalChatModel:
         answer = self._answer(context)
         if answer is None:
             return self._unknown(lang, "unknown")
-        if BOOKING_WORDS.search(normalize(context.user_text)):  # "How do I book?": the answer, and the way to do it
+        if mentions_booking(context.user_text):  # "How do I book?": the answer, and the way to do it
             answer.quick_replies = [*answer.quick_replies, *quick_replies(["booking"], lang)]
         return answer
 
@@ -132,11 +130,12 @@ class LocalChatModel:
         sentences = [s for s in sentences if len(s.text) < 30 or s.normalized not in leak]
         if not sentences:
             return None
-        ask = _Ask(context.user_text)
+        ask = _ask(context.user_text)
         customer = context.language.lower().split("-")[0]
-        query = query_words(context.user_text, context.language, {lang for lang in langs if lang})
+        passage_langs = {lang for lang in langs if lang}
+        query = query_words(context.user_text, context.language, passage_langs)
         if not query and ask.kind in facts.KIND_WORDS:  # "Vous êtes où ?": the kind is all it says
-            query = query_words(facts.KIND_WORDS[ask.kind], context.language, {lang for lang in langs if lang})
+            query = query_words(facts.KIND_WORDS[ask.kind], context.language, passage_langs)
         by_lang = {lg: [w.stems_for(lg) for w in query] for lg in set(langs)}
         for s in sentences:  # which question words each sentence has: itself, or in its question / heading
             s.own = matched(by_lang[s.lang], s.terms)
@@ -160,13 +159,9 @@ class LocalChatModel:
                 return None
             best = next(s for s in sentences if s.rank == 0)
         chosen = self._expand(best, sentences, follow=0 if ask.fact else NEXT_SENTENCE)
-        covered = set().union(*(s.matched for s in chosen))
-        # the rest of the best passage (and its title) speaks of the question's words as well
+        # the question's words the best passage answers: its sentences (the chosen ones among them) and its title
         title = terms_of(best.passage.title or "", best.lang)
-        covered |= set().union(
-            matched(by_lang[best.lang], title),
-            *(s.matched for s in sentences if s.passage is best.passage),
-        )
+        covered = matched(by_lang[best.lang], title).union(*(s.matched for s in sentences if s.passage is best.passage))
         asked = {i for i, w in enumerate(query) if w.asked}
         coverage = len(covered & asked) / max(1, len(asked))  # the share of the question's content words answered
         needed = self.min_coverage if len(asked) != 2 else 0.5  # two words: what it is about decides (below)
@@ -293,8 +288,10 @@ class LocalChatModel:
                 lead = ""
         if foreign:
             spans = set(facts.fact_spans(ask.fact, body)) if ask.fact else set()
-            if len(spans) == 1 and ask.fact in _FACT_LEADS and not ask.yes_no:  # one fact: no choosing among several
-                lead += phrase(_FACT_LEADS[ask.fact], lang, fact=spans.pop()) + " "
+            if (
+                len(spans) == 1 and f"fact_{ask.fact}" in PHRASES and not ask.yes_no
+            ):  # one fact: no choosing among several
+                lead += phrase(f"fact_{ask.fact}", lang, fact=spans.pop()) + " "
             language = phrase(f"language_{passage_language(best.passage) or 'other'}", lang)
             lead += phrase("quote_from", lang, title=best.passage.title or "", language=language) + " "
             body = _shorten(body, self.max_chars - len(lead) - 4)  # the quote is cut inside its marks
@@ -312,22 +309,17 @@ class LocalChatModel:
         )
 
 
-_FACT_LEADS = {"price": "fact_price", "duration": "fact_duration", "time": "fact_time", "contact": "fact_contact"}
-
-
-@dataclass(frozen=True)
-class _Ask:
+class _Ask(NamedTuple):
     """What the question asks for: its kind, the kind of fact that answers it, and whether it wants a yes or no."""
 
     kind: str
     fact: str | None
     yes_no: bool
 
-    def __init__(self, question: str) -> None:
-        kind = facts.question_kind(question)
-        object.__setattr__(self, "kind", kind)
-        object.__setattr__(self, "fact", facts.fact_kind(kind))
-        object.__setattr__(self, "yes_no", facts.is_yes_no(question))
+
+def _ask(question: str) -> _Ask:
+    kind = facts.question_kind(question)
+    return _Ask(kind, facts.fact_kind(kind), facts.is_yes_no(question))
 
 
 def _fact_first(text: str, ask: _Ask) -> str:

@@ -71,7 +71,7 @@ def split_passage(p: RetrievedPassage, rank: int, lang: str | None) -> list[Sent
     ]
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)  # the most asked passages; a few MB at most
 def _read_passage(text: str, heading_path: tuple[str, ...], lang: str | None) -> tuple[tuple, ...]:
     """A passage's answer sentences as (block, answer, text, terms, context terms, normalized text) — read once per
     process for a passage that comes back (the most asked ones do)."""
