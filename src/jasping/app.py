@@ -19,6 +19,7 @@ from jasping.web.api import (
     channels,
     conversations,
     evaluations,
+    integrations,
     keys,
     knowledge,
     leads,
@@ -68,6 +69,7 @@ def create_app() -> FastAPI:
         appointments,
         channels,
         evaluations,
+        integrations,
         widget_api,
     ):
         app.include_router(module.router)

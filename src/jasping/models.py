@@ -5,6 +5,7 @@ from jasping.channels.models import ChannelConnection, Delivery, InboundEvent
 from jasping.conversations.models import Contact, Conversation, ConversationFile, Message
 from jasping.crypto import DataKey
 from jasping.db import Base
+from jasping.integrations.models import Integration
 from jasping.jobs.models import JobRun
 from jasping.knowledge.models import Chunk, Document, Source
 from jasping.leads.models import Lead
@@ -31,6 +32,7 @@ __all__ = [
     "Delivery",
     "Document",
     "InboundEvent",
+    "Integration",
     "JobRun",
     "Lead",
     "LoginSession",

@@ -1,0 +1,18 @@
+"""reserved for a change being built in parallel (left empty until it lands)
+
+Revision ID: 0011
+Revises: 0010
+"""
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
