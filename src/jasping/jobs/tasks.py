@@ -94,6 +94,35 @@ def sweep_channels() -> dict:
     return {"deliveries": len(due), "events": len(events)}
 
 
+@huey.task()
+def sync_appointment(org_id: str, appointment_id: str) -> str:
+    """Write one appointment (booked, moved or cancelled) to its external calendar."""
+    from jasping.scheduling.sync import push
+
+    return push(org_id, appointment_id)
+
+
+@periodic("sync_calendars", every=timedelta(minutes=1), cron={"minute": "*"})
+def sync_calendars() -> dict:
+    """Try again the calendar writes that failed (after their pause) or were lost with a worker."""
+    from jasping.scheduling.sync import due, enqueue
+
+    with session_scope(write=False) as s:
+        rows = due(s)
+    for org_id, appointment_id in rows:
+        enqueue(org_id, appointment_id)
+    return {"retried": len(rows)}
+
+
+@periodic("appointment_reminders", every=timedelta(minutes=15), cron={"minute": "*/15"})
+def appointment_reminders() -> dict:
+    """Remind customers of their appointment 24 hours before (email, and WhatsApp or SMS where they wrote)."""
+    from jasping.scheduling.reminders import send_due
+
+    with session_scope() as s:
+        return send_due(s)
+
+
 def _register_with_huey() -> None:
     for job in REGISTRY.values():
 
