@@ -183,9 +183,12 @@ class LocalChatModel:
     @staticmethod
     def _misses_its_object(asked: list[int], covered: set[int], absent: set[int], query: list[Word]) -> bool:
         """For a question of two words, whether the answer misses what it is about: the last word ("Do you treat
-        cats?"), or a first word that no candidate passage has and that is not the verb ("a student discount?")."""
+        cats?"), or a first word that no candidate passage has and that is neither the verb nor a word that only says
+        what kind of fact is wanted ("a student discount?", but not "pay a deposit?")."""
         first, last = asked
-        return last not in covered or (first not in covered and first in absent and not query[first].verb)
+        if last not in covered:
+            return True
+        return first not in covered and first in absent and not query[first].verb and not query[first].cue
 
     def _with_items(self, best: Sentence, chosen: list[Sentence], sentences: list[Sentence]) -> list[Sentence]:
         """For "which…?", the other items of the passage that match as well as the best one (rows, list lines)."""
