@@ -35,7 +35,9 @@ def settings_of(agent: Agent, timezone: str) -> BookingSettings | None:
 
 def _busy(session: Session, agent_id: str, settings: BookingSettings) -> list:
     now = clock.now()
-    return calendar.busy(session, agent_id, now - timedelta(days=1), now + timedelta(days=settings.horizon_days + 1))
+    return calendar.agent_busy(
+        session, agent_id, now - timedelta(days=1), now + timedelta(days=settings.horizon_days + 1)
+    )
 
 
 def start(

@@ -1,13 +1,17 @@
-"""The builtin calendar: busy intervals, booking without double booking, cancelling, listing.
+"""The calendar of an agent: busy intervals, booking without double booking, cancelling, no-shows, listing.
 
 Bookings of one agent are serialised by locking the agent's row (PostgreSQL `SELECT … FOR UPDATE`;
 SQLite write transactions are already exclusive), then the slot is checked against every booked
-appointment before the insert: two customers racing for one slot get one booking and one "taken".
+appointment, and the busy times of the agent's external calendars, before the insert: two customers racing for
+one slot get one booking and one "taken". External calendars are read before the lock (and cached), and written
+after the commit by a job (`jasping.scheduling.sync`), so a calendar that is slow or down never holds the lock
+nor loses a booking. Every booking, cancellation and move goes through here, from the agent, the API and the
+customer's links alike, and queues the customer's mail.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,8 +20,11 @@ from jasping import clock
 from jasping.agents.models import Agent
 from jasping.db import new_id
 from jasping.errors import Conflict, NotFound
+from jasping.integrations import calendars
+from jasping.scheduling import sync
 from jasping.scheduling.availability import Interval, Service
 from jasping.scheduling.models import Appointment
+from jasping.tenancy.models import Organization
 
 
 def busy(session: Session, agent_id: str, start: datetime, end: datetime, exclude: str | None = None) -> list[Interval]:
@@ -31,6 +38,22 @@ def busy(session: Session, agent_id: str, start: datetime, end: datetime, exclud
         )
     ).all()
     return [Interval(s, e) for i, s, e in rows if i != exclude]
+
+
+def agent_tz(session: Session, agent: Agent) -> str:
+    """The time zone the agent books in: its booking settings', else its organization's."""
+    tz = (agent.booking or {}).get("tz")
+    if tz:
+        return str(tz)
+    org = session.get(Organization, agent.org_id)
+    return (org.timezone if org else None) or "UTC"
+
+
+def agent_busy(session: Session, agent_id: str, start: datetime, end: datetime) -> list[Interval]:
+    """Everything that blocks the agent's slots in [start, end): its appointments and its external calendars."""
+    agent = session.get(Agent, agent_id)
+    external = calendars.external_busy(session, agent_id, start, end, tz=agent_tz(session, agent)) if agent else []
+    return busy(session, agent_id, start, end) + external
 
 
 class SlotTaken(Conflict):
@@ -48,16 +71,27 @@ def book(
     name: str | None,
     phone: str | None,
     language: str | None,
+    email: str | None = None,
+    calendar_id: str | None = None,
     replacing: str | None = None,
 ) -> Appointment:
-    """Book `service` at `start` (UTC) unless the slot overlaps a booked appointment (SlotTaken)."""
-    session.execute(select(Agent.id).where(Agent.id == agent_id).with_for_update())
+    """Book `service` at `start` (UTC) unless the slot overlaps a booked appointment or an external calendar's
+    busy time (SlotTaken). `calendar_id` picks one of the agent's calendars (default: its first one, if any);
+    `replacing` moves that appointment here (it is cancelled, its calendar event moved)."""
     end = start + timedelta(minutes=service.duration_min)
     until = end + timedelta(minutes=service.buffer_min)
-    if busy(session, agent_id, start, until, exclude=replacing):
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound("no such agent", code="agent_not_found")
+    old = session.get(Appointment, replacing) if replacing else None
+    calendar = calendars.agent_calendar(session, agent_id, calendar_id or (old.calendar_id if old else None))
+    tz = agent_tz(session, agent)
+    external = calendars.external_busy(session, agent_id, start, until, tz=tz)  # read before the lock
+    session.execute(select(Agent.id).where(Agent.id == agent_id).with_for_update())
+    if busy(session, agent_id, start, until, exclude=replacing) or any(
+        iv.start < until and iv.end > start for iv in external
+    ):
         raise SlotTaken("this slot has just been taken")
-    if replacing:
-        cancel(session, appointment_id=replacing)
     appointment = Appointment(
         id=new_id("apt"),
         agent_id=agent_id,
@@ -70,18 +104,100 @@ def book(
         busy_until=until,
         name=name,
         phone=phone,
+        email=email if email is not None else (old.email if old else None),
         language=language,
+        tz=tz,
+        calendar_id=calendar.id if calendar else None,
     )
+    if old is not None:
+        if old.external_id and old.calendar_id == appointment.calendar_id:  # the event moves with it
+            appointment.external_id, old.external_id, old.sync_state = old.external_id, None, None
+        cancel(session, appointment_id=old.id, notify=False)
     session.add(appointment)
     session.flush()
+    if calendar is not None:
+        sync.request(session, appointment)
+    _mail(session, appointment, "confirmation")
     return appointment
 
 
-def cancel(session: Session, *, appointment_id: str) -> Appointment:
+def book_request(
+    session: Session,
+    *,
+    agent_id: str,
+    service_id: str,
+    start: datetime,
+    name: str,
+    phone: str | None,
+    email: str | None,
+    language: str | None = None,
+    calendar_id: str | None = None,
+) -> Appointment:
+    """A booking from outside the dialogue (the API): the agent's service at one of the times it offers, checked
+    (Invalid says why), then booked with the same guard as the agent's (SlotTaken)."""
+    from jasping.agents.service import get_agent
+    from jasping.scheduling import rules
+
+    agent = get_agent(session, agent_id)
+    settings = rules.settings_for(session, agent)
+    service = rules.service_for(settings, service_id)
+    rules.check_start(settings, service, start.astimezone(UTC), clock.now())
+    return book(
+        session,
+        agent_id=agent.id,
+        service=service,
+        start=start.astimezone(UTC),
+        conversation_id=None,
+        contact_id=None,
+        name=name,
+        phone=phone,
+        email=email,
+        language=language,
+        calendar_id=calendar_id,
+    )
+
+
+def _mail(session: Session, appointment: Appointment, event: str) -> None:
+    if not appointment.email:
+        return
+    from jasping.integrations.mail import queue_appointment_mail
+
+    queue_appointment_mail(session, appointment, event)
+
+
+def get(session: Session, appointment_id: str) -> Appointment:
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise NotFound("no such appointment", code="appointment_not_found")
+    return appointment
+
+
+def cancel(session: Session, *, appointment_id: str, notify: bool = True) -> Appointment:
+    """Cancel the appointment (already cancelled: nothing changes); its slot is free again, its event deleted."""
+    appointment = get(session, appointment_id)
+    if appointment.status == "cancelled":
+        return appointment
+    if appointment.status == "no_show":
+        raise Conflict("this appointment is marked as a no-show; it cannot be cancelled", code="no_show")
     appointment.status = "cancelled"
+    session.flush()
+    if appointment.external_id or appointment.sync_state == "pending":
+        sync.request(session, appointment)
+    if notify:
+        _mail(session, appointment, "cancellation")
+    return appointment
+
+
+def mark_no_show(session: Session, *, appointment_id: str) -> Appointment:
+    """The customer did not come: only a booked appointment that has started can be marked."""
+    appointment = get(session, appointment_id)
+    if appointment.status == "no_show":
+        return appointment
+    if appointment.status != "booked":
+        raise Conflict("only a booked appointment can be marked as a no-show", code="not_booked")
+    if appointment.start > clock.now():
+        raise Conflict("this appointment has not started yet", code="not_started")
+    appointment.status = "no_show"
     session.flush()
     return appointment
 

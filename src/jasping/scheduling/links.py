@@ -1,0 +1,82 @@
+"""Signed, expiring links a customer uses to cancel or move their appointment, without an account.
+
+A token is `<appointment id>.<organization id>.<expiry (Unix seconds)>.<signature>`; the signature is an
+HMAC-SHA256 of the rest under a key derived (HKDF) from the master key, so a changed character, another
+appointment's id or a later expiry fails. Links made before a master-key rotation still verify with the old keys.
+A link expires when its appointment starts; a moved appointment gets a new link (its old one says it was moved).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from jasping import clock
+from jasping.config import get_settings
+from jasping.crypto import load_master_keys
+from jasping.scheduling.models import Appointment
+
+PATH = "/appointments/manage"
+_TOKEN = re.compile(r"^(apt_[0-9a-f]{1,40})\.([A-Za-z0-9_]{1,40})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$")
+
+
+class LinkInvalid(Exception):
+    """The link was changed, cut, or never made here."""
+
+
+class LinkExpired(Exception):
+    """The link was genuine but its time is over."""
+
+
+@dataclass(frozen=True)
+class Link:
+    appointment_id: str
+    org_id: str
+    expires: datetime
+
+
+def _keys() -> list[bytes]:
+    """The signing keys: the current master key's first, then those of the older master keys."""
+    current, old = load_master_keys(get_settings(), create=True)
+    return [
+        HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"jasping appointment links").derive(raw)
+        for raw in [current, *old]
+    ]
+
+
+def _sign(key: bytes, body: str) -> str:
+    digest = hmac.new(key, body.encode("ascii"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def token_for(appointment: Appointment) -> str:
+    expires = int(appointment.start.timestamp())
+    body = f"{appointment.id}.{appointment.org_id}.{expires}"
+    return f"{body}.{_sign(_keys()[0], body)}"
+
+
+def manage_url(appointment: Appointment) -> str:
+    """The customer's link to this appointment's page (cancel, move), valid until it starts."""
+    return f"{get_settings().base_url.rstrip('/')}{PATH}/{token_for(appointment)}"
+
+
+def verify(token: str) -> Link:
+    """The appointment a token names; LinkInvalid when it was tampered with, LinkExpired when its time is over."""
+    match = _TOKEN.match(token or "")
+    if not match:
+        raise LinkInvalid("this link is incomplete or was changed")
+    appointment_id, org_id, expires, signature = match.groups()
+    body = f"{appointment_id}.{org_id}.{expires}"
+    if not any(hmac.compare_digest(_sign(key, body), signature) for key in _keys()):
+        raise LinkInvalid("this link is incomplete or was changed")
+    when = datetime.fromtimestamp(int(expires), UTC)
+    if clock.now() >= when:
+        raise LinkExpired("this link has expired: the appointment has already started")
+    return Link(appointment_id, org_id, when)
