@@ -5,6 +5,7 @@ from jasping.channels.models import ChannelConnection, Delivery, InboundEvent
 from jasping.conversations.models import Contact, Conversation, ConversationFile, Message
 from jasping.crypto import DataKey
 from jasping.db import Base
+from jasping.integrations.mail_models import Email
 from jasping.integrations.models import Integration
 from jasping.jobs.models import JobRun
 from jasping.knowledge.models import Chunk, Document, Source
@@ -31,6 +32,7 @@ __all__ = [
     "DataKey",
     "Delivery",
     "Document",
+    "Email",
     "InboundEvent",
     "Integration",
     "JobRun",

@@ -123,6 +123,26 @@ def appointment_reminders() -> dict:
         return send_due(s)
 
 
+@huey.task()
+def send_email(org_id: str, email_id: str) -> str:
+    """Send one email of the outbox (retries are scheduled by the outbox itself)."""
+    from jasping.integrations.mail_outbox import send
+
+    return send(org_id, email_id)
+
+
+@periodic("sweep_emails", every=timedelta(minutes=1), cron={"minute": "*"})
+def sweep_emails() -> dict:
+    """Send again the emails left queued or whose worker died mid-send."""
+    from jasping.integrations.mail_outbox import enqueue, sweep
+
+    with session_scope() as s:
+        due = sweep(s)
+    for org_id, email_id in due:
+        enqueue(org_id, email_id)
+    return {"emails": len(due)}
+
+
 def _register_with_huey() -> None:
     for job in REGISTRY.values():
 
