@@ -19,6 +19,7 @@ from jasping.web.api import (
     channels,
     conversations,
     evaluations,
+    google_oauth,
     integrations,
     keys,
     knowledge,
@@ -69,6 +70,7 @@ def create_app() -> FastAPI:
         appointments,
         channels,
         evaluations,
+        google_oauth,
         integrations,
         widget_api,
     ):

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     twilio_api_url: str = "https://api.twilio.com"
     stripe_api_url: str = "https://api.stripe.com"
     google_api_url: str = "https://www.googleapis.com"
+    google_oauth_url: str = "https://oauth2.googleapis.com"  # token and revoke; consent at accounts.google.com
+    google_client_id: str | None = None
+    google_client_secret: str | None = Field(default=None, repr=False)
 
     session_days: int = 14
     max_upload_mb: int = 25

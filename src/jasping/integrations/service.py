@@ -26,7 +26,10 @@ from jasping.security import audit
 from jasping.security.audit import Actor
 
 # Modules that call `register()` when imported; one line per type.
-KIND_MODULES: tuple[str, ...] = ("jasping.integrations.mail_smtp",)
+KIND_MODULES: tuple[str, ...] = (
+    "jasping.integrations.google_oauth",
+    "jasping.integrations.mail_smtp",
+)
 
 MAX_ERROR = 500
 
