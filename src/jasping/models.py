@@ -9,7 +9,7 @@ from jasping.integrations.mail_models import Email
 from jasping.integrations.models import Integration
 from jasping.jobs.models import JobRun
 from jasping.knowledge.models import Chunk, Document, Source
-from jasping.leads.models import Lead
+from jasping.leads.models import Lead, LeadSync
 from jasping.privacy.models import ConsentRecord
 from jasping.scheduling.models import Appointment
 from jasping.security.audit import AuditCheckpoint, AuditEvent
@@ -37,6 +37,7 @@ __all__ = [
     "Integration",
     "JobRun",
     "Lead",
+    "LeadSync",
     "LoginSession",
     "Membership",
     "Message",

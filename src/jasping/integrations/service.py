@@ -28,6 +28,8 @@ from jasping.security.audit import Actor
 # Modules that call `register()` when imported; one line per type.
 KIND_MODULES: tuple[str, ...] = (
     "jasping.integrations.google_oauth",
+    "jasping.integrations.calendars_caldav",
+    "jasping.integrations.webhook_out",
     "jasping.integrations.mail_smtp",
 )
 

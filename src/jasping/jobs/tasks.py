@@ -124,6 +124,26 @@ def appointment_reminders() -> dict:
 
 
 @huey.task()
+def sync_lead(org_id: str, sync_id: str) -> str:
+    """Send one lead to one sink (retries are scheduled by the sync itself)."""
+    from jasping.leads.syncs import send
+
+    return send(org_id, sync_id)
+
+
+@periodic("sweep_lead_syncs", every=timedelta(minutes=1), cron={"minute": "*"})
+def sweep_lead_syncs() -> dict:
+    """Send again the lead syncs left queued, failed past their retry time, or whose worker died mid-send."""
+    from jasping.leads.syncs import enqueue, sweep
+
+    with session_scope() as s:
+        due = sweep(s)
+    for org_id, sync_id in due:
+        enqueue(org_id, sync_id)
+    return {"lead_syncs": len(due)}
+
+
+@huey.task()
 def send_email(org_id: str, email_id: str) -> str:
     """Send one email of the outbox (retries are scheduled by the outbox itself)."""
     from jasping.integrations.mail_outbox import send
