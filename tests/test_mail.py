@@ -124,9 +124,9 @@ def book(org_id: str, agent_id: str, start: datetime, *, email_to: str | None = 
             end=start + timedelta(minutes=45),
             busy_until=start + timedelta(minutes=45),
             name=kw.pop("name", "Fatima Zahra"),
+            email=email_to,
             language=kw.pop("language", "fr"),
         )
-        appointment.email = email_to  # a column being added in parallel; an attribute is all the mailer reads
         s.add(appointment)
         s.flush()
         mail.queue_appointment_mail(s, appointment, "confirmation")
@@ -212,6 +212,9 @@ def test_a_move_and_a_cancellation_update_the_same_event(db_url, smtp) -> None:
     assert events[2].events[0]["status"] == "CANCELLED"
     assert invitation(cancelled)[1].get_param("method") == "CANCEL"
     assert "has been cancelled" in cancelled.get_body(("plain",)).get_content()
+    link = "http://testserver/appointments/manage/" + appointment_id
+    assert link in booked.get_body(("plain",)).get_content() and link in moved.get_body(("html",)).get_content()
+    assert "/appointments/manage/" not in cancelled.get_body(("html",)).get_content()  # nothing left to change
 
 
 def test_a_reminder_has_no_invitation_and_is_queued_once(db_url, smtp) -> None:
@@ -264,9 +267,8 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(db_url, smtp) -> None:
         appointment = Appointment(
             id=new_id("apt"), agent_id=agent_id, service_id="cut", service_name="Coupe",
             start=datetime(2026, 12, 8, 9, 0, tzinfo=UTC), end=datetime(2026, 12, 8, 10, 0, tzinfo=UTC),
-            busy_until=datetime(2026, 12, 8, 10, 0, tzinfo=UTC), language="en",
+            busy_until=datetime(2026, 12, 8, 10, 0, tzinfo=UTC), language="en", email="fatima@client.example",
         )  # fmt: skip
-        appointment.email = "fatima@client.example"
         s.add(appointment)
         s.flush()
         mail.queue_appointment_mail(s, appointment, "confirmation")

@@ -29,6 +29,7 @@ from jasping.integrations.mail_models import Email
 from jasping.integrations.mail_outbox import queue
 from jasping.integrations.mail_templates import Rendered, one_line, render
 from jasping.integrations.mail_transport import platform_sender
+from jasping.scheduling.links import manage_url
 from jasping.tenancy.models import Membership, Organization, Role, User
 
 log = logging.getLogger(__name__)
@@ -100,15 +101,6 @@ def _zone(name: str) -> tuple[str, ZoneInfo]:
         return "UTC", ics.zone("UTC")
 
 
-def _manage_url(appointment) -> str | None:
-    """The customer's signed link to cancel or move (`scheduling.links`), when that module is there."""
-    try:
-        from jasping.scheduling.links import manage_url
-    except ImportError:  # built in parallel; the mail simply has no link without it
-        return None
-    return manage_url(appointment)
-
-
 def _sequence(session: Session, appointment_id: str) -> int:
     """How many invitations were sent for the appointment before: the next SEQUENCE of its event."""
     query = select(func.count()).where(Email.ref == appointment_id, Email.kind.in_(tuple(_METHOD)))
@@ -121,7 +113,7 @@ def queue_appointment_mail(session: Session, appointment, event: str) -> None:
     appointment has no valid email address, or for a reminder already queued."""
     if event not in APPOINTMENT_EVENTS:
         raise ValueError(f"event must be one of {', '.join(APPOINTMENT_EVENTS)}")
-    raw = getattr(appointment, "email", None)
+    raw = appointment.email
     to = checked_address(raw)
     if to is None:
         if raw:
@@ -133,7 +125,7 @@ def queue_appointment_mail(session: Session, appointment, event: str) -> None:
     org = session.get(Organization, appointment.org_id)
     agent = session.get(Agent, appointment.agent_id)
     booking = (agent.booking if agent else None) or {}
-    tz_name, tz = _zone(getattr(appointment, "tz", None) or booking.get("tz") or org.timezone or "UTC")
+    tz_name, tz = _zone(appointment.tz or booking.get("tz") or org.timezone or "UTC")
     lang = mail_templates.language(appointment.language)
     sequence = _sequence(session, appointment.id) if event in _METHOD else 0
     moved = event == "confirmation" and sequence > 0
@@ -146,7 +138,7 @@ def queue_appointment_mail(session: Session, appointment, event: str) -> None:
         "ends": end.astimezone(tz).strftime("%H:%M"),
         "tz": tz_name,
         "updated": moved,
-        "manage_url": _manage_url(appointment) if event != "cancellation" else None,
+        "manage_url": manage_url(appointment) if event != "cancellation" else None,  # signed, until it starts
     }
     rendered = render(event, lang, context, subject_key="moved" if moved else None)
     sender = _sender(session, org)
