@@ -241,6 +241,18 @@ def test_facts_in_a_sentence():
     assert fact_spans("time", "ouvert de 9h à 18h30, 10am-2pm") == ["9h", "18h30", "10am", "2pm"]
     assert fact_spans("contact", "Tél : +212 5 22 33 44 55, info@garage.ma") == ["+212 5 22 33 44 55", "info@garage.ma"]
     assert has_fact("price", "Le parking est gratuit.") and not has_fact("price", "Le parking est au sous-sol.")
+    assert fact_spans("price", "acompte de 30 %, livraison sans frais") == ["30 %", "sans frais"]
+    # durations in words, and short ones written like a time ("1h30"), but not a time of day ("à 17h30")
+    assert fact_spans("duration", "ça dure une heure, comptez deux semaines") == ["une heure", "deux semaines"]
+    assert fact_spans("duration", "séance de 1h30 ; une demi-journée ; ساعة ونصف ; يومين") == [
+        "1h30",
+        "une demi-journée",
+        "ساعة ونصف",
+        "يومين",
+    ]
+    assert not has_fact("duration", "rendez-vous à 17h30") and not has_fact("duration", "twice a day")
+    assert fact_spans("time", "Open 9 a.m. to 6 p.m.") == ["9 a.m.", "6 p.m."]
+    assert fact_spans("time", "من 9 صباحا إلى 6 مساء") == ["9 صباحا", "6 مساء"]
     assert not polarity("Nous n'acceptons pas les chèques.") and not polarity("لا نقبل الشيكات")
     assert polarity("We accept cheques.")
     assert table_cells("Service: Vidange; Durée: 30 min; Prix: 450 DH") == [

@@ -94,22 +94,33 @@ _CURRENCY = (
     r"€|eur|euros?|\$|usd|cad|\$ca|ca\$|mad|dh|dhs|dirhams?|درهم|دراهم|د\.م\.?|£|gbp|chf|fcfa|cfa|tnd|dzd|ريال|دولار"
     r"|يورو|اورو"
 )
+_NUMBER_WORDS = (
+    r"(?:un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|quarante|soixante"
+    r"|one|two|three|four|five|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|sixty)"
+)
 _AMOUNT = r"\d{1,3}(?:[  \u202f.,]\d{3})*(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _SPANS: dict[str, re.Pattern[str]] = {
     "price": re.compile(
         rf"(?:(?:{_CURRENCY})\s?(?:{_AMOUNT}))|(?:(?:{_AMOUNT})\s?(?:{_CURRENCY})(?![a-z]))"
-        r"|(?<!\w)(?:free|free of charge|gratuit|gratuite|gratuits|gratuites|offert|offerte|مجاني|مجانا|مجانية)(?!\w)",
+        r"|(?<!\w)(?:free|free of charge|no charge|gratuit|gratuite|gratuits|gratuites|offert|offerte|sans frais"
+        r"|مجاني|مجانا|مجانية|بالمجان|فابور)(?!\w)|(?<![\d.,])\d{1,3}(?:[.,]\d+)?\s?%",
         re.IGNORECASE,
     ),
     "duration": re.compile(
-        r"\d+(?:[.,]\d+)?\s?(?:-|à|to|a|و|–)?\s?\d*\s?(?:working |business |calendar |full |clear )?"
+        rf"(?:\d+(?:[.,]\d+)?|{_NUMBER_WORDS})\s?(?:-|à|to|a|و|–)?\s?(?:\d+|{_NUMBER_WORDS})?\s?"
+        r"(?:working |business |calendar |full |clear |ouvrés |ouvrables |francs )?"
         r"(?:min|mins|mn|minutes?|h|hr|hrs|hours?|heures?|jours?|days?"
-        r"|semaines?|weeks?|mois|months?|ans?|years?|nuits?|nights?|دقيقة|دقائق|دقايق|ساعة|ساعات|يوم|أيام|ايام"
-        r"|أسبوع|أسابيع|شهر|أشهر|سنة|سنوات|ليلة|ليال)(?![\w:])",  # "17h30" is a time of day, not a duration
+        r"|semaines?|weeks?|mois|months?|ans?|années?|years?|nuits?|nights?|دقيقة|دقائق|دقايق|ساعة|ساعات|يوم|أيام|ايام"
+        r"|أسبوع|أسابيع|شهر|أشهر|سنة|سنوات|ليلة|ليال)(?![\w:])"  # "17h30" is a time of day, not a duration...
+        r"|(?<![\d:])[0-4]\s?h\s?[0-5]\d(?![\d:])"  # ...but "1h30" or "2 h 15" is one
+        r"|(?<!\w)(?:(?:une |an? |half an? )?(?:demi-heure|demi-journée|demi-journee|half-hour|half-day|hour|heure)"
+        r"|ساعتين|يومين|أسبوعين|اسبوعين|شهرين|نصف ساعة|ساعة ونصف|ربع ساعة)(?!\w)",
         re.IGNORECASE,
     ),
     "time": re.compile(
-        r"(?<!\d)(?:[01]?\d|2[0-3])\s?(?:h|:|\.)\s?(?:[0-5]\d)?(?![\d%])|(?<!\d)(?:1[0-2]|0?\d)(?::[0-5]\d)?\s?(?:am|pm)\b"
+        r"(?<!\d)(?:[01]?\d|2[0-3])\s?(?:h|:|\.)\s?(?:[0-5]\d)?(?![\d%])"
+        r"|(?<!\d)(?:1[0-2]|0?\d)(?:[:.][0-5]\d)?\s?(?:am|pm|a\.m\.|p\.m\.)(?!\w)"
+        r"|(?<!\d)(?:1[0-2]|0?\d)(?:[:.][0-5]\d)?\s?(?:صباحا|صباحًا|صباحاً|مساء|مساءً|ظهرا|ليلا)(?!\w)"
         r"|(?<!\w)(?:midi|minuit|noon|midnight|24/7|24h/24|7j/7)(?!\w)",
         re.IGNORECASE,
     ),
