@@ -157,6 +157,38 @@ def book_request(
     )
 
 
+def move(session: Session, *, appointment_id: str, start: datetime) -> Appointment:
+    """Move a booked appointment to another of the times the agent offers: a new appointment replaces it (same
+    customer, service and calendar event, moved), the old one is cancelled. Invalid / SlotTaken as for booking."""
+    from jasping.scheduling import rules
+
+    old = get(session, appointment_id)
+    if old.status != "booked":
+        raise Conflict(f"this appointment is {old.status.replace('_', ' ')}; it cannot be moved", code="not_booked")
+    agent = session.get(Agent, old.agent_id)
+    settings = rules.settings_for(session, agent)
+    service = next((s for s in settings.services if s.id == old.service_id), None) or Service(
+        old.service_id,
+        old.service_name,
+        int((old.end - old.start).total_seconds() // 60),
+        int((old.busy_until - old.end).total_seconds() // 60),
+    )
+    start = start.astimezone(UTC)
+    rules.check_start(settings, service, start, clock.now())
+    return book(
+        session,
+        agent_id=old.agent_id,
+        service=service,
+        start=start,
+        conversation_id=old.conversation_id,
+        contact_id=old.contact_id,
+        name=old.name,
+        phone=old.phone,
+        language=old.language,
+        replacing=old.id,
+    )
+
+
 def _mail(session: Session, appointment: Appointment, event: str) -> None:
     if not appointment.email:
         return

@@ -150,6 +150,18 @@ def cancel(appointment_id: str, principal: MemberPrincipal, db: DbSession) -> Re
     return Response(status_code=204)
 
 
+class AppointmentMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: Annotated[datetime, AfterValidator(_aware)]
+
+
+@router.post("/appointments/{appointment_id}/move", status_code=201, response_model=AppointmentRead)
+def move(appointment_id: str, body: AppointmentMove, principal: MemberPrincipal, db: DbSession) -> AppointmentRead:
+    """Move a booked appointment to another free time: answers the new appointment (the old one is cancelled; its
+    calendar event is moved). 409 `slot_taken`, or 422 with the reason, as for booking."""
+    return read(service.move(db, appointment_id=appointment_id, start=body.start))
+
+
 @router.post("/appointments/{appointment_id}/no-show", response_model=AppointmentRead)
 def no_show(appointment_id: str, principal: MemberPrincipal, db: DbSession) -> AppointmentRead:
     """The customer did not come (409 before the appointment has started, or when it is not booked)."""
