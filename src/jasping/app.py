@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from jasping import __version__, logs
 from jasping.config import get_settings
-from jasping.web import errors, ops
+from jasping.web import appointment_links, errors, ops
 from jasping.web.api import (
     agents,
     appointments,
@@ -81,6 +81,7 @@ def create_app() -> FastAPI:
     app.include_router(channels_views.router)
     app.include_router(playground_views.router)
     app.include_router(widget_script.router)
+    app.include_router(appointment_links.router)
     app.include_router(whatsapp_webhooks.router)
     app.include_router(twilio_webhooks.router)
     app.include_router(twilio_voice_webhooks.router)
