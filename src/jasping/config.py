@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,14 @@ class Settings(BaseSettings):
     # A reply being sent is leased this long; a worker that died mid-send leaves it to the sweep after that.
     delivery_lease_seconds: int = 120
     widget_files_per_conversation: int = 20
+    # Where stored files (customers' files, knowledge uploads) are kept, always encrypted first: `local` (the data
+    # directory) or `s3` (any S3-compatible object storage; see docs/files.md).
+    files_backend: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str | None = None  # None: AWS S3; e.g. http://127.0.0.1:9000 (MinIO), https://s3.fr-par.scw.cloud
+    s3_bucket: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = Field(default=None, repr=False)
+    s3_secret_access_key: str | None = Field(default=None, repr=False)
     allow_private_urls: bool = False  # let URL sources reach private addresses (tests, intranets)
     log_level: str = "INFO"
     web_threads: int = 64
