@@ -14,19 +14,18 @@ import json
 import logging
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jasping import clock
 from jasping.channels.base import Incoming, Outgoing, ProviderError
 from jasping.channels.models import ChannelConnection, Delivery
-from jasping.config import get_settings
 from jasping.conversations.models import Contact, Conversation, Message
-from jasping.db import after_commit, new_id, session_scope, unscoped
+from jasping.db import after_commit, new_id, session_scope
+from jasping.jobs import outbox
 
 log = logging.getLogger(__name__)
-BACKOFF = (5, 30, 120, 600, 1800)  # seconds before the 2nd, 3rd… attempt; after the last, dead-lettered
-QUEUED_GRACE = timedelta(seconds=30)  # a queued delivery not taken by its job within this is queued again
+BACKOFF = outbox.BACKOFF  # seconds before the 2nd, 3rd… attempt; after the last, dead-lettered
 WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window after the customer's last message
 STATUS_ORDER = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
 
@@ -83,15 +82,11 @@ def send(org_id: str, delivery_id: str) -> str:
 
     with session_scope(org_id) as s:
         delivery = s.get(Delivery, delivery_id)
-        now = clock.now()
-        if delivery is None or delivery.state not in ("queued", "sending"):
-            return delivery.state if delivery else "missing"
-        if delivery.state == "sending" and clock.as_utc(delivery.next_attempt_at) > now:
-            return "sending"  # another worker holds the lease
-        if delivery.state == "queued" and clock.as_utc(delivery.next_attempt_at) > now + timedelta(seconds=1):
-            return "queued"  # not due yet (an early copy of a scheduled retry)
-        lease = timedelta(seconds=get_settings().delivery_lease_seconds)  # a dead worker's send is retried after it
-        delivery.state, delivery.attempts, delivery.next_attempt_at = "sending", delivery.attempts + 1, now + lease
+        if delivery is None:
+            return "missing"
+        busy = outbox.claim(delivery, clock.now())  # leased: a dead worker's send is retried after the lease
+        if busy is not None:
+            return busy  # sent already, another worker holds the lease, or not due yet
         connection = s.get(ChannelConnection, delivery.connection_id)
         out = Outgoing.from_dict(json.loads(delivery.body))
         window = _window_open(s, delivery.conversation_id)
@@ -125,8 +120,8 @@ def _failed(
             delivery.state, delivery.next_attempt_at = "queued", clock.now()
             after_commit(s, lambda: enqueue(org_id, delivery_id))
             return "queued"
-        if exc.retry and attempts <= len(BACKOFF):
-            delay = BACKOFF[attempts - 1]
+        delay = outbox.retry_delay(attempts) if exc.retry else None
+        if delay is not None:
             delivery.state, delivery.next_attempt_at = "queued", clock.now() + timedelta(seconds=delay)
             after_commit(s, lambda: enqueue(org_id, delivery_id, delay))
             return "queued"
@@ -171,23 +166,7 @@ def record_status(session: Session, connection: ChannelConnection, event: Incomi
 def sweep(session: Session) -> list[tuple[str, str]]:
     """Deliveries due and not in the queue (queued past their time, or leased too long): marked queued again;
     returns (org_id, delivery_id) to enqueue after commit."""
-    now = clock.now()
-    with unscoped(session):
-        rows = list(
-            session.execute(
-                select(Delivery)
-                .where(
-                    or_(
-                        and_(Delivery.state == "sending", Delivery.next_attempt_at <= now),  # the lease ran out
-                        and_(Delivery.state == "queued", Delivery.next_attempt_at <= now - QUEUED_GRACE),
-                    )
-                )
-                .limit(500)
-            ).scalars()
-        )
-        for row in rows:
-            row.state, row.next_attempt_at = "queued", now
-        return [(r.org_id, r.id) for r in rows]
+    return outbox.stale(session, Delivery)
 
 
 def dead_letters(session: Session, agent_id: str | None = None, limit: int = 100) -> list[Delivery]:
