@@ -5,6 +5,7 @@ from jasping.channels.models import ChannelConnection, Delivery, InboundEvent
 from jasping.conversations.models import Contact, Conversation, ConversationFile, Message
 from jasping.crypto import DataKey
 from jasping.db import Base
+from jasping.integrations.file_copy_models import FileCopy
 from jasping.integrations.mail_models import Email
 from jasping.integrations.models import Integration
 from jasping.jobs.models import JobRun
@@ -33,6 +34,7 @@ __all__ = [
     "Delivery",
     "Document",
     "Email",
+    "FileCopy",
     "InboundEvent",
     "Integration",
     "JobRun",

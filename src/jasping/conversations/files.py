@@ -17,6 +17,7 @@ from jasping.conversations import service as conversations
 from jasping.conversations.models import Conversation, ConversationFile, Message
 from jasping.db import after_rollback, new_id
 from jasping.errors import Invalid, NotFound, TooLarge, UnsupportedType
+from jasping.integrations import drive_copy
 from jasping.knowledge.ingest.safezip import member_names
 from jasping.knowledge.types import IngestError
 
@@ -147,6 +148,7 @@ def save_file(
     file.message_id = message.id
     session.add(file)
     session.flush()
+    drive_copy.queue_copies(session, file)  # a copy into the agent's Drive folder, if one is connected
     return file, message
 
 

@@ -163,6 +163,26 @@ def sweep_emails() -> dict:
     return {"emails": len(due)}
 
 
+@huey.task()
+def copy_file(org_id: str, copy_id: str) -> str:
+    """Copy one customer's file into a connected Google Drive folder (retries are scheduled by the copy itself)."""
+    from jasping.integrations.drive_copy import copy
+
+    return copy(org_id, copy_id)
+
+
+@periodic("sweep_file_copies", every=timedelta(minutes=1), cron={"minute": "*"})
+def sweep_file_copies() -> dict:
+    """Copy again the files to Drive left queued, failed past their retry time, or whose worker died mid-copy."""
+    from jasping.integrations.drive_copy import enqueue, sweep
+
+    with session_scope() as s:
+        due = sweep(s)
+    for org_id, copy_id in due:
+        enqueue(org_id, copy_id)
+    return {"file_copies": len(due)}
+
+
 def _register_with_huey() -> None:
     for job in REGISTRY.values():
 
