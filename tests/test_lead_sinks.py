@@ -308,3 +308,21 @@ def test_private_addresses_are_refused_unless_the_operator_allows_them(shop) -> 
     (sync,) = shop.lead(lead_id)["syncs"]
     assert sync["state"] == "dead" and "private or local network address" in sync["last_error"]
     assert receiver.received == []
+
+
+def test_the_outbox_lease_and_backoff() -> None:
+    from types import SimpleNamespace
+
+    now = clock.now()
+    row = SimpleNamespace(state="queued", attempts=0, next_attempt_at=now)
+    assert outbox.claim(row, now) is None
+    assert (row.state, row.attempts, row.next_attempt_at) == ("sending", 1, now + outbox.lease())
+    assert outbox.claim(row, now) == "sending" and row.attempts == 1  # another worker holds the lease
+    assert outbox.claim(row, now + outbox.lease()) is None and row.attempts == 2  # the lease ran out
+    later = SimpleNamespace(state="failed", attempts=1, next_attempt_at=now + timedelta(seconds=30))
+    assert outbox.claim(later, now, ("queued", "failed")) == "failed" and later.attempts == 1  # not due yet
+    assert outbox.claim(later, now + timedelta(seconds=30), ("queued", "failed")) is None
+    assert outbox.claim(SimpleNamespace(state="failed", attempts=1, next_attempt_at=now), now) == "failed"
+    assert outbox.claim(SimpleNamespace(state="sent", attempts=1, next_attempt_at=now), now) == "sent"
+    delays = [outbox.retry_delay(n) for n in range(0, len(outbox.BACKOFF) + 2)]
+    assert delays == [None, *outbox.BACKOFF, None]
