@@ -108,6 +108,7 @@ def book(
         language=language,
         tz=tz,
         calendar_id=calendar.id if calendar else None,
+        created_at=clock.now(),
     )
     if old is not None:
         if old.external_id and old.calendar_id == appointment.calendar_id:  # the event moves with it
