@@ -11,6 +11,7 @@ to the database by `put`'s callers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -79,7 +80,8 @@ class LocalStore:
             tmp.write_bytes(blob)
             os.replace(tmp, path)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
             log.error("cannot write %s under %s: %s", ref, self.root, exc)
             raise StorageUnavailable(
                 "the file could not be stored (the server's disk refused it); try again later"
