@@ -26,7 +26,7 @@ from jasping.web.api import (
     leads,
     organization,
 )
-from jasping.web.dashboard import STATIC_DIR, channels_views, knowledge_views, playground_views
+from jasping.web.dashboard import STATIC_DIR, channels_views, integrations_views, knowledge_views, playground_views
 from jasping.web.dashboard import views as dashboard
 from jasping.web.webhooks import twilio as twilio_webhooks
 from jasping.web.webhooks import twilio_voice as twilio_voice_webhooks
@@ -79,6 +79,7 @@ def create_app() -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(knowledge_views.router)
     app.include_router(channels_views.router)
+    app.include_router(integrations_views.router)
     app.include_router(playground_views.router)
     app.include_router(widget_script.router)
     app.include_router(appointment_links.router)
