@@ -12,6 +12,7 @@ from jasping.agent.llm.base import RetrievedPassage
 from jasping.knowledge.analysis import LANGUAGES, detect_script_language, token_forms, tokenize, word_ngrams
 from jasping.knowledge.ingest.chunker import split_sentences
 from jasping.knowledge.ingest.language import guess_language
+from jasping.knowledge.skeleton import skeleton
 
 __all__ = ["Sentence", "fuzzy", "passage_language", "split_passage", "terms_of"]
 
@@ -53,7 +54,9 @@ def passage_language(p: RetrievedPassage) -> str | None:
 
 
 def terms_of(text: str, lang: str | None) -> frozenset[str]:
-    return frozenset(stem for token in tokenize(text) for stem, _ in token_forms(token, lang))
+    """The stems of the text's words, and their consonant skeletons (met by a word in the other script)."""
+    tokens = tokenize(text)
+    return frozenset(stem for token in tokens for stem, _ in token_forms(token, lang)).union(*map(skeleton, tokens))
 
 
 def _is_context_line(line: str, lines: int) -> bool:

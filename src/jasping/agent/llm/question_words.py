@@ -12,6 +12,7 @@ from jasping.agent.llm.passages import fuzzy
 from jasping.knowledge.analysis import fold, token_forms, tokenize
 from jasping.knowledge.dictionary import translated_stems
 from jasping.knowledge.lexicon import concept_spans, words_of
+from jasping.knowledge.skeleton import skeleton
 
 __all__ = ["Stems", "Word", "matched", "query_words"]
 
@@ -24,7 +25,11 @@ _ASKING = frozenset(
     quelque proposez offrez utilisez policy policies info information informations details détails politique faite
     aussi exactement exactly just juste really vraiment quoi
     ديال ديالكم ديالي ديالك شي واش كاين كاينة غادي باش بغيت عطيوني عطيني بالضبط واخا دابا هاد هادي هادا عافاك من فضلك
-    لو سمحت""".split()
+    لو سمحت
+    سلام السلام عليكم صباح مساء الخير الله يخليك شنو اشنو أشنو آش اش شكون علاش كيفاش كيفاه وقتاش امتى إمتى فوقاش
+    هو هي هوما هوا هيا حنا احنا نتوما نتا نتي انا أنا عندكم عندي عندو عندها عندنا فيكم ليكم لينا ليا
+    راه را راني راكم خاص خاصني خاصك خاصو خصني خصك بغيت بغينا كنبغي نبغي بغا بغات نقدر تقدر يقدر نقدرو تقدرو
+    ندير تدير يدير كندير كتدير كيدير نديرو تديرو كتديرو كيديرو نعرف نسول الواحد شحال بزاف مزيان ولا أولا""".split()
 )
 
 
@@ -84,6 +89,8 @@ def query_words(text: str, lang: str, passage_langs: set[str]) -> list[Word]:
             stems = {s for s, _ in token_forms(token, lg) if lg == lang or len(token) > 4 or s == fold(token)}
             if lg != lang:
                 stems |= translated_stems(token, lang, lg)
+                if _arabic_script(token) != (lg == "ar"):  # "الكورونة" meets "couronne", "Zerktouni" "زرقطوني"
+                    stems |= skeleton(token)
             by_language[lg] = frozenset(stems | lexicon.get((i, lg), set()))
         union = frozenset().union(*by_language.values())
         own = frozenset(s for lg in {lang, *passage_langs} for s, _ in token_forms(token, lg) if len(token) > 4)
@@ -92,6 +99,10 @@ def query_words(text: str, lang: str, passage_langs: set[str]) -> list[Word]:
             verb = (i and tokens[i - 1] in _PRONOUNS) or (i + 1 < len(tokens) and tokens[i + 1] in _PRONOUNS)
             words.append(Word(union, cue, is_asked, by_language, own, bool(verb)))
     return words
+
+
+def _arabic_script(token: str) -> bool:
+    return "\u0600" <= token[:1] <= "\u06ff"
 
 
 def matched(words: list[Stems], terms: frozenset[str]) -> set[int]:
