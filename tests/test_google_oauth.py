@@ -90,7 +90,7 @@ def test_a_browser_goes_back_to_the_agent_page(make_org, google) -> None:
     agent_id = _agent(org)
     query = google.consent(_authorize(org, agent_id))
     back = org.client.get("/oauth/google/callback", params=query, follow_redirects=False)
-    assert back.status_code == 303 and back.headers["location"] == f"/agents/{agent_id}?connected=google"
+    assert back.status_code == 303 and back.headers["location"] == f"/agents/{agent_id}/integrations?connected=google"
 
 
 def test_a_code_redeemed_with_another_verifier_is_refused(make_org, google, db_url) -> None:

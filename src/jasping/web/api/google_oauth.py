@@ -60,7 +60,7 @@ def callback(request: Request, code: str | None = None, state: str | None = None
         raise
     if _wants_json(request):
         return JSONResponse(IntegrationRead(**integration).model_dump(mode="json"))
-    target = f"/agents/{integration['agent_id']}" if integration["agent_id"] else "/"
+    target = f"/agents/{integration['agent_id']}/integrations" if integration["agent_id"] else "/"
     return RedirectResponse(f"{target}?connected=google", status_code=303)
 
 
