@@ -460,3 +460,29 @@ def test_outbound_request_shapes() -> None:
         "language": {"code": "fr"},
         "components": [{"type": "body", "parameters": [{"type": "text", "text": "Hi"}]}],
     }
+
+
+def test_media_waits_for_a_file_store_that_is_down(client, wa, graph, monkeypatch) -> None:
+    """The store down is not the file refused: no "file refused" reply, the event stays to be handled again,
+    and the next try saves the file."""
+    from jasping import storage
+    from jasping.channels import inbound
+
+    org, _, _, post = wa
+    graph.media["65463453"] = (PNG, "image/jpeg")
+    real_put = storage.put
+
+    def down(**kw):  # noqa: ANN003, ANN202
+        raise storage.StorageUnavailable("the file store is not answering")
+
+    monkeypatch.setattr(storage, "put", down)
+    post(_payload("image"))
+    with get_engine().connect() as conn:
+        org_id, event_id, state = conn.execute(text("SELECT org_id, id, state FROM inbound_events")).one()
+    assert state == "received" and _count("conversation_files") == 0
+    assert graph.sent() == []  # nothing told the customer their file was refused
+    monkeypatch.setattr(storage, "put", real_put)
+    inbound.handle(org_id, event_id)  # the job's retry, or the sweep
+    (conversation,) = org.get("/api/v1/conversations").json()["conversations"]
+    detail = org.get(f"/api/v1/conversations/{conversation['id']}").json()
+    assert [m["file"]["content_type"] for m in detail["messages"] if m.get("file")] == ["image/png"]

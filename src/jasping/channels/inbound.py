@@ -26,6 +26,7 @@ from jasping.conversations.models import Contact, Conversation, Message
 from jasping.crypto import get_keyring
 from jasping.db import after_commit, new_id, session_scope, unscoped
 from jasping.errors import DomainError
+from jasping.storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 STATUS_TRIES = 3  # a status for a message we cannot find yet is tried again by the sweep, then dropped
@@ -202,6 +203,8 @@ def _save_media(org_id, event_id, connection_id, conversation_id, event, then) -
                 audio_video=True,
             )
             text = phrase("file_received", lang, name=file.name)
+        except StorageUnavailable:
+            raise  # the store is down, not the file refused: the job tries again (nothing was written)
         except DomainError as exc:  # refused (type, size) before anything was written: say so, keep nothing
             log.info("a %s file was refused: %s", conversation.channel, exc)
             text = phrase("file_refused", lang)
