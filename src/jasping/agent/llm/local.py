@@ -35,7 +35,7 @@ from jasping.knowledge.analysis import tokenize
 
 __all__ = ["LocalChatModel"]
 
-MAX_PASSAGES = 3
+MAX_PASSAGES = 5
 MAX_SENTENCES = 3
 SNIPPET_CHARS = 160
 FOREIGN_CONFIDENCE = 0.5  # passages in another language sharing no word with the question need this confidence
@@ -47,6 +47,9 @@ FACT_BOOST = 1.5  # a sentence carrying the kind of fact asked for (an amount fo
 TYPED_COVERAGE = 0.45  # ...but a typed question answered by a line with that kind of fact needs less
 NEXT_SENTENCE = 2  # a question not about a typed fact: the sentence after the best one joins it (the fact follows)
 FACT_MISSING = 0.6  # ...and one without it, this much less
+RANK_DECAY = 0.85  # a sentence of the passage ranked n-th by retrieval weighs RANK_DECAY ** n
+CANDIDATE_SHARE = 0.3  # passages read: the best ones scoring at least this share of the first
+COMPLEMENT_SHARE = 0.2  # a second part's answer scores at least this share of the best sentence (before the fact kind)
 FOREIGN_DISCOUNT = 0.7  # a sentence in another language than the customer's: answer in theirs when both exist
 _CONJUNCTIONS = frozenset("and also et aussi ainsi plus و".split())  # a question in two parts
 
@@ -121,7 +124,7 @@ class LocalChatModel:
             return None
         ranked = sorted(context.passages, key=lambda p: (-p.score, p.ref))
         top = ranked[0].score
-        candidates = [p for p in ranked[:MAX_PASSAGES] if p.score >= top / 2 or p is ranked[0]]
+        candidates = [p for p in ranked[:MAX_PASSAGES] if p.score >= top * CANDIDATE_SHARE or p is ranked[0]]
         langs = [passage_language(p) for p in candidates]
         sentences: list[Sentence] = []
         for rank, (p, lang) in enumerate(zip(candidates, langs, strict=True)):
@@ -144,14 +147,15 @@ class LocalChatModel:
         weights = [weight * CUE_WEIGHT if w.cue else weight for weight, w in zip(weights, query, strict=True)]
         for s in sentences:
             own, ctx = s.own, s.matched - s.own
-            s.score = (sum(weights[i] for i in own) + CONTEXT_WEIGHT * sum(weights[i] for i in ctx)) * 0.85**s.rank
-            s.plain = s.score
+            s.score = sum(weights[i] for i in own) + CONTEXT_WEIGHT * sum(weights[i] for i in ctx)
+            s.score *= RANK_DECAY**s.rank
+            if langs[s.rank] and langs[s.rank] != customer:
+                s.score *= FOREIGN_DISCOUNT
+            s.plain = s.score  # before the kind of fact counts
             if ask.fact and facts.has_fact(ask.fact, s.text):
                 s.score *= FACT_BOOST
             elif ask.fact and not ask.yes_no:  # "how much?" is not answered by a sentence without an amount
                 s.score *= FACT_MISSING
-            if langs[s.rank] and langs[s.rank] != customer:
-                s.score *= FOREIGN_DISCOUNT
         best = max(sentences, key=lambda s: (s.score, -s.rank, -s.index))
         foreign = bool(langs[best.rank]) and langs[best.rank] != customer
         if best.score <= 0:  # no shared word: only a confident cross-language match by meaning may answer
@@ -174,7 +178,7 @@ class LocalChatModel:
             return None
         if foreign and not context.semantic and coverage < FOREIGN_COVERAGE:
             return None
-        chosen = self._complement(context.user_text, best, chosen, len(query), sentences)
+        chosen = self._complement(context.user_text, best, chosen, len(query), sentences, customer)
         chosen = self._with_fact(ask, best, chosen, sentences)
         if ask.kind == "list":
             chosen = self._with_items(best, chosen, sentences)
@@ -224,8 +228,10 @@ class LocalChatModel:
         chosen: list[Sentence],
         words: int,
         sentences: list,
+        customer: str,
     ) -> list[Sentence]:
-        """For a question in two parts ("your hours and your address?"), a sentence answering the second part."""
+        """For a question in two parts ("your hours and your address?"), a sentence answering the second part (in
+        the customer's language when a passage in it answers it too)."""
         if words < 2 or not _CONJUNCTIONS & set(tokenize(question)):
             return chosen
         base = chosen
@@ -234,13 +240,13 @@ class LocalChatModel:
             base = [s for s in chosen if s is not drop]
         covered = set().union(*(s.matched for s in base))
         size = sum(len(s.text) + 1 for s in base)
-        key, pick = (0, 0.0), None
+        key, pick = (0, False, 0.0), None
         for s in sentences:
-            if s in base or s.plain < 0.3 * best.plain or size + len(s.text) > self.max_chars:
+            if s in base or s.plain < COMPLEMENT_SHARE * best.plain or size + len(s.text) > self.max_chars:
                 continue
             gain = len(s.matched - covered)
-            if gain and (gain, s.score) > key:
-                key, pick = (gain, s.score), s
+            if gain and (gain, s.lang == customer, s.score) > key:
+                key, pick = (gain, s.lang == customer, s.score), s
         if pick is None:
             return chosen
         return sorted([*base, pick], key=lambda s: (s.rank != best.rank, s.rank, s.index))
