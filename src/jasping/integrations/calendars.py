@@ -91,11 +91,17 @@ class BuiltinCalendar:
 
 
 _PROVIDERS: dict[str, Callable[[Integration, str], Calendar]] = {}
+_ACCEPTS: dict[str, Callable[[Integration], bool]] = {}
 
 
-def register_provider(type_: str, factory: Callable[[Integration, str], Calendar]) -> None:
-    """`factory(integration, tz)` makes the provider; `tz` reads all-day and floating events."""
+def register_provider(
+    type_: str, factory: Callable[[Integration, str], Calendar], accepts: Callable[[Integration], bool] | None = None
+) -> None:
+    """`factory(integration, tz)` makes the provider; `tz` reads all-day and floating events. `accepts` tells which
+    integrations of the type are calendars (a Google account connected with the `calendar` use, not any)."""
     _PROVIDERS[type_] = factory
+    if accepts is not None:
+        _ACCEPTS[type_] = accepts
 
 
 def calendar_types() -> tuple[str, ...]:
@@ -112,7 +118,8 @@ def calendar_for(integration: Integration, tz: str = "UTC") -> Calendar:
 def agent_calendars(session: Session, agent_id: str) -> list[Integration]:
     """The external calendars connected to the agent, oldest first."""
     types = calendar_types()
-    return integrations.active(session, agent_id=agent_id, types=types) if types else []
+    found = integrations.active(session, agent_id=agent_id, types=types) if types else []
+    return [i for i in found if _ACCEPTS.get(i.type, lambda _i: True)(i)]
 
 
 def agent_calendar(session: Session, agent_id: str, calendar_id: str | None) -> Integration | None:
@@ -163,13 +170,7 @@ def _read(integration: Integration, start: datetime, end: datetime, tz: str) -> 
 
 
 def external_busy(
-    session: Session,
-    agent_id: str,
-    start: datetime,
-    end: datetime,
-    *,
-    tz: str = "UTC",
-    own_refs: set[str] | None = None,
+    session: Session, agent_id: str, start: datetime, end: datetime, *, tz: str = "UTC"
 ) -> list[Interval]:
     """Busy intervals of the agent's external calendars (JasPing's own events left out: the table has them).
     A calendar that fails is logged and skipped: the booking goes on with what JasPing knows."""
@@ -177,28 +178,43 @@ def external_busy(
     calendars = agent_calendars(session, agent_id)
     if not calendars:
         return out
-    if own_refs is None:
-        from jasping.scheduling.models import Appointment
+    from jasping.scheduling.models import Appointment
 
-        own_refs = set(
-            session.execute(
-                select(Appointment.external_id).where(
-                    Appointment.agent_id == agent_id,
-                    Appointment.external_id.is_not(None),
-                    Appointment.start < end + _MARGIN,
-                    Appointment.busy_until > start - _MARGIN,
-                )
-            ).scalars()
+    own = session.execute(
+        select(Appointment.calendar_id, Appointment.external_id, Appointment.start, Appointment.end).where(
+            Appointment.agent_id == agent_id,
+            Appointment.external_id.is_not(None),
+            Appointment.start < end + _MARGIN,
+            Appointment.busy_until > start - _MARGIN,
         )
-    own = {_path(r) for r in own_refs}
+    ).all()
+    refs = {_path(row.external_id) for row in own}
     for integration in calendars:
         try:
             spans = _read(integration, start, end, tz)
         except CalendarUnavailable as exc:
             log.warning("calendar %s unavailable: %s", integration.id, exc)
             continue
-        out.extend(Interval(b.start, b.end) for b in spans if not b.ref or _path(b.ref) not in own)
+        mine = [Interval(row.start, row.end) for row in own if row.calendar_id == integration.id]
+        for b in spans:
+            if not b.ref:  # a free/busy answer names no event: JasPing's own events are cut out by their times
+                out.extend(_without(Interval(b.start, b.end), mine))
+            elif _path(b.ref) not in refs:
+                out.append(Interval(b.start, b.end))
     return out
+
+
+def _without(span: Interval, cuts: list[Interval]) -> list[Interval]:
+    """`span` minus the `cuts` (what is left of it, in order)."""
+    left = [span]
+    for cut in cuts:
+        left = [
+            piece
+            for part in left
+            for piece in (Interval(part.start, min(part.end, cut.start)), Interval(max(part.start, cut.end), part.end))
+            if piece.start < piece.end
+        ]
+    return left
 
 
 def _path(ref: str) -> str:

@@ -25,9 +25,10 @@ from jasping.integrations.models import Integration
 from jasping.security import audit
 from jasping.security.audit import Actor
 
-# Modules that call `register()` when imported; one line per type.
+# Modules that call `register()` when imported; one line per type (and the providers, sinks and mailers over them).
 KIND_MODULES: tuple[str, ...] = (
     "jasping.integrations.google_oauth",
+    "jasping.integrations.calendars_google",
     "jasping.integrations.calendars_caldav",
     "jasping.integrations.webhook_out",
     "jasping.integrations.mail_smtp",

@@ -64,6 +64,7 @@ def push(org_id: str, appointment_id: str) -> str:
             return "none"
         status, ref, event = appointment.status, appointment.external_id, event_of(appointment)
         s.expunge(integration)
+    loaded_secrets = integration.secrets_json  # a token refreshed by the call is written back after it
     provider = calendars.calendar_for(integration, event.tz)
     error = None
     try:
@@ -78,15 +79,17 @@ def push(org_id: str, appointment_id: str) -> str:
     except calendars.CalendarUnavailable as exc:
         error = str(exc)
     calendars.forget(integration.id)
-    return _record(org_id, appointment_id, integration.id, status, ref, error)
+    return _record(org_id, appointment_id, (integration, loaded_secrets), status, ref, error)
 
 
-def _record(org_id: str, appointment_id: str, integration_id: str, status: str, ref: str | None, error: str | None):
+def _record(org_id: str, appointment_id: str, used: tuple[Integration, str], status: str, ref: str | None, error):
     with session_scope(org_id) as s:
         appointment = s.get(Appointment, appointment_id)
-        integration = s.get(Integration, integration_id)
+        integration = s.get(Integration, used[0].id)
         if integration is not None:
             integrations.record_use(integration, error)
+            if used[0].secrets_json != used[1] and integration.secrets_json == used[1]:
+                integration.secrets_json = used[0].secrets_json  # unless re-authorized meanwhile
         if appointment is None:
             return "missing"
         if error:
