@@ -25,8 +25,16 @@ from jasping.web.api import (
     knowledge,
     leads,
     organization,
+    privacy,
 )
-from jasping.web.dashboard import STATIC_DIR, channels_views, integrations_views, knowledge_views, playground_views
+from jasping.web.dashboard import (
+    STATIC_DIR,
+    channels_views,
+    integrations_views,
+    knowledge_views,
+    playground_views,
+    privacy_views,
+)
 from jasping.web.dashboard import views as dashboard
 from jasping.web.webhooks import twilio as twilio_webhooks
 from jasping.web.webhooks import twilio_voice as twilio_voice_webhooks
@@ -65,6 +73,7 @@ def create_app() -> FastAPI:
         keys,
         knowledge,
         organization,
+        privacy,
         conversations,
         leads,
         appointments,
@@ -81,6 +90,7 @@ def create_app() -> FastAPI:
     app.include_router(channels_views.router)
     app.include_router(integrations_views.router)
     app.include_router(playground_views.router)
+    app.include_router(privacy_views.router)
     app.include_router(widget_script.router)
     app.include_router(appointment_links.router)
     app.include_router(whatsapp_webhooks.router)

@@ -183,6 +183,14 @@ def sweep_file_copies() -> dict:
     return {"file_copies": len(due)}
 
 
+@periodic("apply_retention", every=timedelta(days=1), cron={"minute": "41", "hour": "2"})
+def apply_retention() -> dict:
+    """Delete what has outlived the privacy policy's retention (counts in the audit log)."""
+    from jasping.privacy import retention
+
+    return retention.apply().as_dict()
+
+
 def _register_with_huey() -> None:
     for job in REGISTRY.values():
 

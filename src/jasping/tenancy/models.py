@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jasping.crypto import PLATFORM, EncryptedText
@@ -40,6 +40,8 @@ class Organization(Timestamped, Base):
     default_language: Mapped[str] = mapped_column(String(8), default="en")
     contact_email: Mapped[str | None] = mapped_column(EncryptedText)
     contact_phone: Mapped[str | None] = mapped_column(EncryptedText)
+    # How long conversations are kept, when the business chose shorter than the default 12 months (privacy.retention)
+    conversation_retention_days: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def crypto_scope(self) -> str:

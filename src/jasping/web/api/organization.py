@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from jasping.privacy.retention import MAX_CONVERSATION_DAYS, check_conversation_days
 from jasping.security.audit import record
 from jasping.tenancy.models import Organization
 from jasping.web.api import API
@@ -24,6 +25,9 @@ class OrganizationRead(BaseModel):
     default_language: str
     contact_email: str | None
     contact_phone: str | None
+    conversation_retention_days: int | None = Field(
+        description="days conversations are kept when shorter than the default 12 months; null: the default"
+    )
 
 
 class OrganizationUpdate(BaseModel):
@@ -34,6 +38,15 @@ class OrganizationUpdate(BaseModel):
     default_language: str | None = Field(default=None, pattern="^[a-z]{2}$")
     contact_email: str | None = Field(default=None, max_length=254)
     contact_phone: str | None = Field(default=None, max_length=40)
+    conversation_retention_days: int | None = Field(
+        default=None,
+        description=f"shorten how long conversations are kept: 1 to {MAX_CONVERSATION_DAYS} days; null: 12 months",
+    )
+
+    @field_validator("conversation_retention_days")
+    @classmethod
+    def _retention(cls, v: int | None) -> int | None:
+        return check_conversation_days(v)
 
     @field_validator("timezone")
     @classmethod
@@ -51,7 +64,7 @@ def read(principal: CurrentPrincipal, db: DbSession) -> OrganizationRead:
 @router.patch("", response_model=OrganizationRead)
 def update(body: OrganizationUpdate, principal: AdminPrincipal, db: DbSession) -> OrganizationRead:
     org = db.get(Organization, principal.org_id)
-    nullable = {"country", "contact_email", "contact_phone"}
+    nullable = {"country", "contact_email", "contact_phone", "conversation_retention_days"}
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k in nullable}
     for field, value in changes.items():
         setattr(org, field, value)

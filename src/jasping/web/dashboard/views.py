@@ -234,7 +234,7 @@ def settings_submit(
     except ValidationError as exc:
         return _page(request, "settings.html", principal, db, 422, error=_first_error(exc))
     org = db.get(Organization, principal.org_id)
-    for field, value in update.model_dump().items():
+    for field, value in update.model_dump(exclude_unset=True).items():
         setattr(org, field, value)
     from jasping.security.audit import record
 
