@@ -1,1 +1,1 @@
-"""Privacy: consent records (and, later, the data map, export, erasure and retention)."""
+"""Privacy: the data map (`data_map`), retention (`retention`, `retention_rules`) and consent records (`consent`)."""
