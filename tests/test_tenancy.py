@@ -9,7 +9,7 @@ import pytest
 from jasping.db import open_session
 from jasping.tenancy.models import Role
 
-QUERY = {"q": "beta"}  # routes with required query parameters must still reach the tenant check
+QUERY = {"q": "beta", "service": "visit"}  # routes with required query parameters must still reach the tenant check
 WIDGET = "/api/v1/widget/"  # public, visitor session tokens instead of API keys
 PUBLIC = {
     ("POST", "/api/v1/auth/register"),
@@ -36,6 +36,10 @@ def _body(method: str, path: str) -> dict | None:
             "account_sid": "AC" + "0" * 32,
             "auth_token": "t" * 32,
         }
+    if method == "POST" and path.endswith("/appointments"):
+        return {"start": "2030-01-07T10:00:00+01:00", "service": "visit", "contact": {"name": "Intruder"}}
+    if method == "POST" and path.endswith("/move"):
+        return {"start": "2030-01-07T10:00:00+01:00"}
     if method in ("POST", "PATCH", "PUT"):
         return {"name": "Intruder"} if "agents" in path else {}
     return None
@@ -62,6 +66,37 @@ def _dead_delivery(org_id: str, channel_id: str) -> str:
     return delivery_id
 
 
+def _lead_appointment(org_id: str, agent_id: str, integration_id: str) -> tuple[str, str, str]:
+    """A lead of org B with its sync to B's webhook, and an appointment of B: (lead, sync, appointment)."""
+    from datetime import timedelta
+
+    from jasping import clock
+    from jasping.db import new_id, session_scope
+    from jasping.leads.models import Lead, LeadSync
+    from jasping.scheduling.models import Appointment
+
+    lead_id, sync_id, appointment_id = new_id("led"), new_id("sync"), new_id("apt")
+    start = clock.now() + timedelta(days=2)
+    with session_scope(org_id) as s:
+        s.add(Lead(id=lead_id, org_id=org_id, agent_id=agent_id, name="Beta lead", email="beta@example.org"))
+        s.flush()
+        s.add(LeadSync(id=sync_id, org_id=org_id, lead_id=lead_id, integration_id=integration_id, state="dead"))
+        s.add(
+            Appointment(
+                id=appointment_id,
+                org_id=org_id,
+                agent_id=agent_id,
+                service_id="visit",
+                service_name="Visit",
+                start=start,
+                end=start + timedelta(minutes=30),
+                busy_until=start + timedelta(minutes=30),
+                name="Beta customer",
+            )
+        )
+    return lead_id, sync_id, appointment_id
+
+
 def test_every_id_endpoint_answers_404_for_another_organizations_objects(client, make_org) -> None:
     a, b = make_org("Alpha"), make_org("Beta")
     b_agent = b.post("/api/v1/agents", json={"name": "Beta bot"}).json()
@@ -77,7 +112,16 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
     ).json()["file"]
     b_channel = b.post(f"/api/v1/agents/{b_agent['id']}/channels", json=_body("POST", "/channels")).json()
     b_delivery = _dead_delivery(b.id, b_channel["id"])
+    b_integration = b.post(
+        "/api/v1/integrations",
+        json={"type": "webhook", "agent_id": b_agent["id"], "url": "https://hooks.example.org/b"},
+    ).json()
+    b_lead, b_sync, b_appointment = _lead_appointment(b.id, b_agent["id"], b_integration["id"])
     ids = {
+        "integration_id": b_integration["id"],
+        "lead_id": b_lead,
+        "sync_id": b_sync,
+        "appointment_id": b_appointment,
         "channel_id": b_channel["id"],
         "delivery_id": b_delivery,
         "file_id": b_file["id"],
@@ -108,6 +152,9 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
                 "file_not_found",
                 "channel_not_found",
                 "delivery_not_found",
+                "integration_not_found",
+                "lead_not_found",
+                "appointment_not_found",
             ), r.text
             checked += 1
     assert checked >= 8
@@ -115,6 +162,9 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
     assert b.get(f"/api/v1/agents/{b_agent['id']}").json()["name"] == "Beta bot"
     assert b.get("/api/v1/api-keys").json()["api_keys"][0]["revoked_at"] is None
     assert [d["id"] for d in b.get(f"/api/v1/agents/{b_agent['id']}/dead-letters").json()["deliveries"]] == [b_delivery]
+    assert b.get(f"/api/v1/appointments/{b_appointment}").json()["status"] == "booked"
+    assert b.get(f"/api/v1/integrations/{b_integration['id']}").status_code == 200
+    assert b.get(f"/api/v1/leads/{b_lead}").status_code == 200
 
 
 def test_lists_show_only_own_organization(client, make_org) -> None:
@@ -143,6 +193,10 @@ def test_every_api_endpoint_needs_credentials(client, make_org) -> None:
             file_id="fil_x",
             channel_id="chn_x",
             delivery_id="dlv_x",
+            integration_id="int_x",
+            lead_id="led_x",
+            sync_id="sync_x",
+            appointment_id="apt_x",
         )
         for headers in ({}, {"Authorization": "Bearer jp_00000000_wrong"}, {"Authorization": "Basic abc"}):
             r = client.request(method, url, headers=headers, json=_body(method, url))
