@@ -426,3 +426,13 @@ def test_phrases_exist_in_every_language_and_fall_back_to_english():
     assert phrase("thanks", "de") == PHRASES["thanks"]["en"]
     assert phrase("greeting_named", "fr-FR", business="X").startswith("Bonjour et bienvenue chez X !")
     assert phrase("greeting_named", "en", other="ignored") == PHRASES["greeting_named"]["en"]
+
+
+def test_darija_spelling_of_a_french_word_meets_it(monkeypatch):
+    """ "الديطارطراج" is détartrage written in Arabic letters: their consonant skeletons meet."""
+    step = MODEL.respond(ctx("بشحال الديطارطراج؟", "ar"))
+    assert "400 dirhams" in step.text and [c.source_id for c in step.citations] == ["src-fr-prices"]
+    from jasping.agent.llm import local
+
+    monkeypatch.setattr(local, "skeleton_terms", lambda text: frozenset())
+    assert "400 dirhams" not in MODEL.respond(ctx("بشحال الديطارطراج؟", "ar")).text

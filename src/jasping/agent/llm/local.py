@@ -28,10 +28,11 @@ from jasping.agent import facts
 from jasping.agent.hours import handoff_text
 from jasping.agent.intents import detect_intent, is_instruction_probe, mentions_booking, normalize
 from jasping.agent.llm.base import AgentStep, Citation, ToolCall, TurnContext
-from jasping.agent.llm.passages import Sentence, passage_language, split_passage, terms_of
+from jasping.agent.llm.passages import Sentence, passage_language, skeleton_terms, split_passage, terms_of
 from jasping.agent.llm.question_words import Word, matched, query_words
 from jasping.agent.phrases import PHRASES, phrase, quick_replies
 from jasping.knowledge.analysis import tokenize
+from jasping.knowledge.skeleton import MARK
 
 __all__ = ["LocalChatModel"]
 
@@ -140,8 +141,9 @@ class LocalChatModel:
         if not query and ask.kind in facts.KIND_WORDS:  # "Vous êtes où ?": the kind is all it says
             query = query_words(facts.KIND_WORDS[ask.kind], context.language, passage_langs)
         by_lang = {lg: [w.stems_for(lg) for w in query] for lg in set(langs)}
+        cross_script = any(t[:1] == MARK for w in query for t in w.stems)  # "الكورونة" may meet "couronne"
         for s in sentences:  # which question words each sentence has: itself, or in its question / heading
-            s.own = matched(by_lang[s.lang], s.terms)
+            s.own = matched(by_lang[s.lang], s.terms | skeleton_terms(s.text) if cross_script else s.terms)
             s.matched = s.own | matched(by_lang[s.lang], s.context)
         weights = self._weights(len(query), sentences)
         weights = [weight * CUE_WEIGHT if w.cue else weight for weight, w in zip(weights, query, strict=True)]

@@ -14,7 +14,7 @@ from jasping.knowledge.ingest.chunker import split_sentences
 from jasping.knowledge.ingest.language import guess_language
 from jasping.knowledge.skeleton import skeleton
 
-__all__ = ["Sentence", "fuzzy", "passage_language", "split_passage", "terms_of"]
+__all__ = ["Sentence", "fuzzy", "passage_language", "skeleton_terms", "split_passage", "terms_of"]
 
 _Q_PREFIX = re.compile(r"^(?:q|question|س|سؤال)\s*[:：]\s*", re.IGNORECASE)
 _A_PREFIX = re.compile(r"^(?:a|r|answer|réponse|reponse|ج|جواب|الجواب)\s*[:：]\s*", re.IGNORECASE)
@@ -54,9 +54,14 @@ def passage_language(p: RetrievedPassage) -> str | None:
 
 
 def terms_of(text: str, lang: str | None) -> frozenset[str]:
-    """The stems of the text's words, and their consonant skeletons (met by a word in the other script)."""
-    tokens = tokenize(text)
-    return frozenset(stem for token in tokens for stem, _ in token_forms(token, lang)).union(*map(skeleton, tokens))
+    return frozenset(stem for token in tokenize(text) for stem, _ in token_forms(token, lang))
+
+
+@lru_cache(maxsize=4096)
+def skeleton_terms(text: str) -> frozenset[str]:
+    """The consonant skeletons of the text's words (met by a word written in the other script); computed only for
+    a question that has such a word, since they cost more than the stems."""
+    return frozenset().union(*map(skeleton, tokenize(text)))
 
 
 def _is_context_line(line: str, lines: int) -> bool:
