@@ -132,7 +132,7 @@ FR = {
     "Conversations (messages, transcripts, files you send)": "Conversations (messages, transcriptions, fichiers envoyés)",
     "12 months, then erased": "12 mois, puis effacées",
     "Contact details you give (name, email, phone)": "Coordonnées que vous donnez (nom, e-mail, téléphone)",
-    "As long as the business needs them for your request": "Le temps nécessaire à l'entreprise pour traiter votre demande",
+    "12 months after your last request, then erased (the business may choose less)": "12 mois après votre dernière demande, puis effacées (l'entreprise peut choisir moins)",
     "Security and access logs": "Journaux de sécurité et d'accès",
     "12 months": "12 mois",
     "Cookie and chat consent records": "Preuves de consentement (cookies, discussion)",
