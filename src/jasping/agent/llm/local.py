@@ -294,7 +294,8 @@ class LocalChatModel:
         body = " ".join(_fact_first(s.text, ask) for s in chosen)
         lead = ""
         if ask.yes_no:
-            lead = phrase("yes" if facts.polarity(best.text) else "no", lang) + " "
+            said = chosen[0] if best.answer and chosen[0].passage is best.passage else best  # a FAQ answer's start
+            lead = phrase("yes" if facts.polarity(said.text) else "no", lang) + " "
             if not foreign and _starts_with_answer(body, lead):
                 lead = ""
         if foreign:
