@@ -105,6 +105,19 @@ def refresh(integration: Integration) -> str:
     return integration.secrets["access_token"]
 
 
+def keep_tokens(used: Integration, loaded_secrets: str) -> None:
+    """After calls made with no session open (a job): store a token they refreshed, unless the integration was
+    re-authorized (or disconnected) meanwhile."""
+    if used.secrets_json == loaded_secrets:
+        return
+    from jasping.db import session_scope
+
+    with session_scope(used.org_id) as s:
+        stored = s.get(Integration, used.id)
+        if stored is not None and stored.secrets_json == loaded_secrets:
+            stored.secrets_json = used.secrets_json
+
+
 # ---- calls ----------------------------------------------------------------------------------------------
 def call(
     integration: Integration,

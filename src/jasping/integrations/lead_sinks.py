@@ -7,6 +7,7 @@ object that sends one lead event (`register_sink`). The outbox of `jasping.leads
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -63,11 +64,20 @@ class LeadSink(Protocol):
 
 
 _SINKS: dict[str, LeadSink] = {}
+_ACCEPTS: dict[str, Callable[[Integration], bool]] = {}
 
 
-def register_sink(type_: str, sink: LeadSink) -> LeadSink:
+def register_sink(type_: str, sink: LeadSink, accepts: Callable[[Integration], bool] | None = None) -> LeadSink:
+    """`accepts` tells which integrations of the type receive leads (a Google account with the `sheets` use)."""
     _SINKS[type_] = sink
+    if accepts is not None:
+        _ACCEPTS[type_] = accepts
     return sink
+
+
+def receives(integration: Integration) -> bool:
+    """Whether this integration (of a sink type) receives leads."""
+    return _ACCEPTS.get(integration.type, lambda _i: True)(integration)
 
 
 def sink_types() -> tuple[str, ...]:

@@ -29,6 +29,7 @@ from jasping.security.audit import Actor
 KIND_MODULES: tuple[str, ...] = (
     "jasping.integrations.google_oauth",
     "jasping.integrations.calendars_google",
+    "jasping.integrations.lead_sink_sheets",
     "jasping.integrations.calendars_caldav",
     "jasping.integrations.webhook_out",
     "jasping.integrations.mail_smtp",

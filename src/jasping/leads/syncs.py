@@ -16,7 +16,7 @@ from jasping import clock
 from jasping.db import after_commit, new_id, session_scope
 from jasping.errors import Conflict, NotFound
 from jasping.integrations import service as integrations
-from jasping.integrations.lead_sinks import LeadEvent, SinkError, lead_record, sink_for, sink_types
+from jasping.integrations.lead_sinks import LeadEvent, SinkError, lead_record, receives, sink_for, sink_types
 from jasping.integrations.models import Integration
 from jasping.jobs import outbox
 from jasping.leads.models import Lead, LeadSync
@@ -34,9 +34,10 @@ def sinks_for(session: Session, lead: Lead) -> list[Integration]:
     types = sink_types()
     if not types:
         return []
-    return integrations.active(session, agent_id=lead.agent_id, types=types) + integrations.active(
+    found = integrations.active(session, agent_id=lead.agent_id, types=types) + integrations.active(
         session, agent_id=None, types=types
     )
+    return [i for i in found if receives(i)]
 
 
 def queue_syncs(session: Session, lead: Lead, *, event: str) -> list[LeadSync]:
