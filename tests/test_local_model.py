@@ -229,6 +229,8 @@ def test_passages_in_another_language_are_quoted_in_their_words_after_an_answer_
         ("Acceptez-vous les chèques ?", "other", True), ("Hi! I have a Clio 4. Do you do timing belts?", "other", True),
         ("هل تقبلون البطاقة البنكية؟", "other", True), ("wach kayn parking?", "other", True),
         ("Which brands do you sell?", "list", False), ("Comment annuler ma commande ?", "howto", False),
+        ("À quelle adresse mail j'envoie l'annulation ?", "contact", False),
+        ("Quelle est votre adresse ?", "place", False),
     ],
 )  # fmt: skip
 def test_what_a_question_asks_for(question, kind, yes_no):

@@ -51,6 +51,10 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [
         r"|fermez|fermes|fermeture|jusqu'a quelle|a partir de quelle|متى|وقتاش|فوقاش|امتى|ساعات|اوقات|مفتوح|مغلق"
         r"|تفتحون|تغلقون|كتحلو|كتسدو|imta|fo9ach|wa9tach|kat7lo|katsedo"
     )),
+    ("contact", _words(  # "adresse mail" asks for an email, not a place
+        r"adresse (?:e-?)?mail|adresse electronique|e-?mail address|mail address|numero de telephone|phone number"
+        r"|عنوان البريد|البريد الالكتروني|البريد الإلكتروني"
+    )),
     ("place", _words(
         r"where|address|located|location|directions|get to|get there|find you|adresse|situe|situee|situes"
         r"|se trouve|vous trouver|acces|acceder|venir|أين|اين|فين|عنوان|العنوان|موقع|الموقع|كاينين|fin kaynin"
