@@ -86,9 +86,13 @@ def compose(
 
 
 def _sender(session: Session, org: Organization) -> tuple[str, str]:
-    """(name, address) mail to customers comes from: the organization's own SMTP integration's, else the platform's."""
+    """(name, address) mail to customers comes from: the organization's Gmail's, else its own SMTP integration's,
+    else the platform's."""
+    from jasping.integrations import mail_gmail
     from jasping.integrations.mail_smtp import org_smtp, sender_of
 
+    if (gmail := mail_gmail.org_gmail(session)) is not None:
+        return mail_gmail.sender_of(gmail, org.name or "JasPing")
     integration = org_smtp(session)
     return sender_of(integration, org.name) if integration else (org.name or "JasPing", platform_sender())
 

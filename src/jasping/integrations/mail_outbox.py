@@ -66,10 +66,13 @@ def parse(row: Email) -> EmailMessage:
 
 
 def mailer_for(session: Session) -> tuple[Mailer, str | None]:
-    """The organization's own SMTP server (an `smtp` integration) and its id, else the platform's mailer
-    (`JASPING_SMTP_URL`, or the file outbox) and None."""
+    """The organization's Gmail (a `google` integration with the `gmail` use), else its own SMTP server (an `smtp`
+    integration), and its id; else the platform's mailer (`JASPING_SMTP_URL`, or the file outbox) and None."""
+    from jasping.integrations.mail_gmail import GmailMailer, org_gmail
     from jasping.integrations.mail_smtp import mailer_of, org_smtp
 
+    if (gmail := org_gmail(session)) is not None:
+        return GmailMailer(gmail), gmail.id
     integration = org_smtp(session)
     return (mailer_of(integration), integration.id) if integration else (platform_mailer(), None)
 

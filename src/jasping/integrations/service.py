@@ -30,6 +30,7 @@ KIND_MODULES: tuple[str, ...] = (
     "jasping.integrations.google_oauth",
     "jasping.integrations.calendars_google",
     "jasping.integrations.lead_sink_sheets",
+    "jasping.integrations.mail_gmail",
     "jasping.integrations.calendars_caldav",
     "jasping.integrations.webhook_out",
     "jasping.integrations.mail_smtp",
