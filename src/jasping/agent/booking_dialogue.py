@@ -120,6 +120,7 @@ def _book(
     service = next((s for s in settings.services if s.id == wanted), None) or settings.services[0]
     start = clock.parse_instant(args["start"])
     old = session.get(Appointment, replacing) if replacing else None  # a move keeps who it is for
+    contact = session.get(Contact, conversation.contact_id)
     calendar.book(
         session,
         agent_id=agent.id,
@@ -130,9 +131,9 @@ def _book(
         name=args.get("name") or (old.name if old else None),
         phone=args.get("phone") or (old.phone if old else None),
         language=args.get("language") or (old.language if old else None) or flow.language,
+        email=contact.email if contact is not None and contact.email else None,  # given earlier: the confirmation
         replacing=replacing,
     )
-    contact = session.get(Contact, conversation.contact_id)
     if contact is not None:
         contact.name = args.get("name") or contact.name
         contact.phone = args.get("phone") or contact.phone
