@@ -10,9 +10,16 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+# One time-zone data source: the `tzdata` package, never the system's zone files (they disagree on
+# Africa/Casablanca in 2026). Set here, before anything builds a zone, and for the processes tests start.
+os.environ["PYTHONTZPATH"] = ""  # an empty search path: zoneinfo reads the tzdata package
+zoneinfo.reset_tzpath(to=[])
+zoneinfo.ZoneInfo.clear_cache()
 
 _DATA = Path(tempfile.mkdtemp(prefix="jasping-test-"))
 os.environ["JASPING_DATA_DIR"] = str(_DATA)
