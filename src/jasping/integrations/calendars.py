@@ -122,17 +122,20 @@ def agent_calendars(session: Session, agent_id: str) -> list[Integration]:
     return [i for i in found if _ACCEPTS.get(i.type, lambda _i: True)(i)]
 
 
-def agent_calendar(session: Session, agent_id: str, calendar_id: str | None) -> Integration | None:
-    """The calendar a booking goes to: the one named (it must be the agent's), else the agent's first one."""
+def booking_calendars(session: Session, agent_id: str, calendar_id: str | None, *, prefer: str | None = None):
+    """The calendars a booking may go to, in the order tried: only the one named (it must be the agent's), else all
+    of the agent's, `prefer` first (a move stays on its calendar when it can), then oldest first; `[None]`, the
+    builtin calendar, when the agent has none."""
     calendars = agent_calendars(session, agent_id)
     if calendar_id is None:
-        return calendars[0] if calendars else None
+        calendars.sort(key=lambda c: c.id != prefer)  # stable: oldest first otherwise
+        return calendars or [None]
     found = next((c for c in calendars if c.id == calendar_id), None)
     if found is None:
         from jasping.errors import Invalid
 
         raise Invalid("calendar_id: not one of this agent's calendars", code="invalid")
-    return found
+    return [found]
 
 
 # ---- cached busy times ----------------------------------------------------------------------------------------
@@ -172,8 +175,9 @@ def _read(integration: Integration, start: datetime, end: datetime, tz: str) -> 
 def external_busy(
     session: Session, agent_id: str, start: datetime, end: datetime, *, tz: str = "UTC"
 ) -> list[Interval]:
-    """Busy intervals of the agent's external calendars (JasPing's own events left out: the table has them).
-    A calendar that fails is logged and skipped: the booking goes on with what JasPing knows."""
+    """Busy intervals of the agent's external calendars, each tagged with its calendar (`resource`), JasPing's own
+    events left out (the table has them). A calendar that fails is logged and skipped: the booking goes on with
+    what JasPing knows."""
     out: list[Interval] = []
     calendars = agent_calendars(session, agent_id)
     if not calendars:
@@ -198,9 +202,9 @@ def external_busy(
         mine = [Interval(row.start, row.end) for row in own if row.calendar_id == integration.id]
         for b in spans:
             if not b.ref:  # a free/busy answer names no event: JasPing's own events are cut out by their times
-                out.extend(_without(Interval(b.start, b.end), mine))
+                out.extend(_without(Interval(b.start, b.end, integration.id), mine))
             elif _path(b.ref) not in refs:
-                out.append(Interval(b.start, b.end))
+                out.append(Interval(b.start, b.end, integration.id))
     return out
 
 
@@ -211,7 +215,10 @@ def _without(span: Interval, cuts: list[Interval]) -> list[Interval]:
         left = [
             piece
             for part in left
-            for piece in (Interval(part.start, min(part.end, cut.start)), Interval(max(part.start, cut.end), part.end))
+            for piece in (
+                Interval(part.start, min(part.end, cut.start), part.resource),
+                Interval(max(part.start, cut.end), part.end, part.resource),
+            )
             if piece.start < piece.end
         ]
     return left

@@ -1,7 +1,7 @@
 """Appointment scheduling: opening hours, services and free slots (pure functions, no database).
 
 - `jasping.scheduling.availability`: `Service`, `WeeklyHours`, `Interval`, `free_slots`, `is_open`, `next_opening`,
-  `overlaps`, re-exported here.
+  `overlaps`, `resource`, re-exported here.
 """
 
 from __future__ import annotations
@@ -15,6 +15,17 @@ from jasping.scheduling.availability import (
     is_open,
     next_opening,
     overlaps,
+    resource,
 )
 
-__all__ = ["DAY_KEYS", "Interval", "Service", "WeeklyHours", "free_slots", "is_open", "next_opening", "overlaps"]
+__all__ = [
+    "DAY_KEYS",
+    "Interval",
+    "Service",
+    "WeeklyHours",
+    "free_slots",
+    "is_open",
+    "next_opening",
+    "overlaps",
+    "resource",
+]

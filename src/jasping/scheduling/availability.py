@@ -3,7 +3,9 @@
 Opening hours are wall-clock periods in the business's time zone; slots are computed in local time and converted
 to UTC, so a week with a daylight-saving change keeps its 09:00 opening. Busy intervals are given by the caller
 (existing appointments, each already extended by its own buffer); a slot occupies `[start, start + duration +
-buffer)` and must fit in one opening period without overlapping any busy interval.
+buffer)` and must fit in one opening period without overlapping any busy interval. An agent with several calendars
+(staff or rooms) tags each interval with its calendar (`resource`; None blocks them all): a slot is free when one
+calendar is, and `resource(name)` names a calendar that has nothing busy.
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-__all__ = ["DAY_KEYS", "Interval", "Service", "WeeklyHours", "free_slots", "is_open", "next_opening", "overlaps"]
+__all__ = [
+    "DAY_KEYS",
+    "Interval",
+    "Service",
+    "WeeklyHours",
+    "free_slots",
+    "is_open",
+    "next_opening",
+    "overlaps",
+    "resource",
+]
 
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -44,10 +56,20 @@ class Service:
 
 @dataclass(frozen=True)
 class Interval:
-    """A half-open span of time `[start, end)` between aware (UTC) datetimes."""
+    """A half-open span of time `[start, end)` between aware (UTC) datetimes, busy on one calendar (`resource`) or
+    on all of them (None)."""
 
     start: datetime
     end: datetime
+    resource: str | None = None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def resource(name: str) -> Interval:
+    """An empty interval naming a calendar: one with nothing busy is still one a slot can be booked on."""
+    return Interval(_EPOCH, _EPOCH, name)
 
 
 def overlaps(a: Interval, b: Interval) -> bool:
@@ -125,6 +147,20 @@ def _merged(busy: Iterable[Interval]) -> tuple[list[datetime], list[datetime]]:
     return starts, ends
 
 
+def _per_resource(busy: list[Interval]) -> list[tuple[list[datetime], list[datetime]]]:
+    """The merged busy times of each calendar named in `busy` (untagged ones block every calendar); just the
+    untagged ones when none is named (one calendar)."""
+    shared = [iv for iv in busy if iv.resource is None]
+    names = sorted({iv.resource for iv in busy if iv.resource is not None})
+    return [_merged(shared + [iv for iv in busy if iv.resource == n]) for n in names] or [_merged(shared)]
+
+
+def _taken(merged: tuple[list[datetime], list[datetime]], slot: datetime, until: datetime) -> bool:
+    starts, ends = merged
+    i = bisect.bisect_left(starts, until)
+    return bool(i) and ends[i - 1] > slot
+
+
 def free_slots(
     *,
     hours: WeeklyHours,
@@ -138,9 +174,10 @@ def free_slots(
     min_notice_min: int = 60,
     closed_dates: Iterable[date] = (),
 ) -> list[datetime]:
-    """Free slot starts (UTC, sorted) in `[start, end)` for `service`, at least `min_notice_min` after `now`."""
+    """Free slot starts (UTC, sorted) in `[start, end)` for `service`, at least `min_notice_min` after `now`, on
+    at least one calendar."""
     closed = set(closed_dates)
-    starts, ends = _merged(busy)
+    calendars = _per_resource(list(busy))
     earliest = max(start, now + timedelta(minutes=min_notice_min))
     span, step = service.span, max(1, int(step_min))
     out: list[datetime] = []
@@ -155,8 +192,7 @@ def free_slots(
                         continue
                     if slot >= end or slot + span > period_end:
                         break
-                    i = bisect.bisect_left(starts, slot + span)
-                    if i and ends[i - 1] > slot:
+                    if all(_taken(merged, slot, slot + span) for merged in calendars):
                         continue
                     out.append(slot)
         day += timedelta(days=1)

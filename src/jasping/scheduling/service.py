@@ -1,16 +1,19 @@
 """The calendar of an agent: busy intervals, booking without double booking, cancelling, no-shows, listing.
 
 Bookings of one agent are serialised by locking the agent's row (PostgreSQL `SELECT … FOR UPDATE`;
-SQLite write transactions are already exclusive), then the slot is checked against every booked
-appointment, and the busy times of the agent's external calendars, before the insert: two customers racing for
-one slot get one booking and one "taken". External calendars are read before the lock (and cached), and written
-after the commit by a job (`jasping.scheduling.sync`), so a calendar that is slow or down never holds the lock
-nor loses a booking. Every booking, cancellation and move goes through here, from the agent, the API and the
-customer's links alike, and queues the customer's mail.
+SQLite write transactions are already exclusive), then the slot is checked against the appointments booked on the
+chosen calendar, and that calendar's external busy times, before the insert: two customers racing for one slot of
+one calendar get one booking and one "taken". Each of an agent's calendars (staff or rooms) is booked on its own: a
+slot is offered while one of them is free, and a booking goes to the first one free (or to the one named).
+External calendars are read before the lock (and cached), and written after the commit by a job
+(`jasping.scheduling.sync`), so a calendar that is slow or down never holds the lock nor loses a booking. Every
+booking, cancellation and move goes through here, from the agent, the API and the customer's links alike, and
+queues the customer's mail.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace as copy
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -22,22 +25,22 @@ from jasping.db import new_id
 from jasping.errors import Conflict, NotFound
 from jasping.integrations import calendars
 from jasping.scheduling import sync
-from jasping.scheduling.availability import Interval, Service
+from jasping.scheduling.availability import Interval, Service, resource
 from jasping.scheduling.models import Appointment
 from jasping.tenancy.models import Organization
 
 
 def busy(session: Session, agent_id: str, start: datetime, end: datetime, exclude: str | None = None) -> list[Interval]:
-    """Booked intervals (with their buffers) that touch [start, end)."""
+    """Booked intervals (with their buffers) that touch [start, end), each on its calendar (`resource`)."""
     rows = session.execute(
-        select(Appointment.id, Appointment.start, Appointment.busy_until).where(
+        select(Appointment.id, Appointment.start, Appointment.busy_until, Appointment.calendar_id).where(
             Appointment.agent_id == agent_id,
             Appointment.status == "booked",
             Appointment.start < end,
             Appointment.busy_until > start,
         )
     ).all()
-    return [Interval(s, e) for i, s, e in rows if i != exclude]
+    return [Interval(s, e, c) for i, s, e, c in rows if i != exclude]
 
 
 def agent_tz(session: Session, agent: Agent) -> str:
@@ -50,10 +53,19 @@ def agent_tz(session: Session, agent: Agent) -> str:
 
 
 def agent_busy(session: Session, agent_id: str, start: datetime, end: datetime) -> list[Interval]:
-    """Everything that blocks the agent's slots in [start, end): its appointments and its external calendars."""
+    """Everything that blocks the agent's slots in [start, end): its appointments and its external calendars' busy
+    times, per calendar (a slot is free while one calendar is; see `availability.resource`)."""
     agent = session.get(Agent, agent_id)
-    external = calendars.external_busy(session, agent_id, start, end, tz=agent_tz(session, agent)) if agent else []
-    return busy(session, agent_id, start, end) + external
+    if agent is None:
+        return []
+    ids = [c.id for c in calendars.agent_calendars(session, agent_id)]
+    external = calendars.external_busy(session, agent_id, start, end, tz=agent_tz(session, agent))
+    return [resource(i) for i in ids] + _on_calendars(busy(session, agent_id, start, end), ids) + external
+
+
+def _on_calendars(booked: list[Interval], ids: list[str]) -> list[Interval]:
+    """Appointments on none of the agent's calendars (builtin, or one since disconnected) block all of them."""
+    return [iv if iv.resource in ids else copy(iv, resource=None) for iv in booked]
 
 
 class SlotTaken(Conflict):
@@ -75,23 +87,27 @@ def book(
     calendar_id: str | None = None,
     replacing: str | None = None,
 ) -> Appointment:
-    """Book `service` at `start` (UTC) unless the slot overlaps a booked appointment or an external calendar's
-    busy time (SlotTaken). `calendar_id` picks one of the agent's calendars (default: its first one, if any);
-    `replacing` moves that appointment here (it is cancelled, its calendar event moved)."""
+    """Book `service` at `start` (UTC) on the first of the agent's calendars (oldest first) where it overlaps no
+    booked appointment and no external busy time, else SlotTaken. `calendar_id` allows only that calendar;
+    `replacing` moves that appointment here (it is cancelled, its calendar event moved when it stays on its
+    calendar, which is tried first)."""
     end = start + timedelta(minutes=service.duration_min)
     until = end + timedelta(minutes=service.buffer_min)
     agent = session.get(Agent, agent_id)
     if agent is None:
         raise NotFound("no such agent", code="agent_not_found")
     old = session.get(Appointment, replacing) if replacing else None
-    calendar = calendars.agent_calendar(session, agent_id, calendar_id or (old.calendar_id if old else None))
+    choices = calendars.booking_calendars(session, agent_id, calendar_id, prefer=old.calendar_id if old else None)
     tz = agent_tz(session, agent)
     external = calendars.external_busy(session, agent_id, start, until, tz=tz)  # read before the lock
     session.execute(select(Agent.id).where(Agent.id == agent_id).with_for_update())
-    if busy(session, agent_id, start, until, exclude=replacing) or any(
-        iv.start < until and iv.end > start for iv in external
-    ):
+    ids = [c.id for c in calendars.agent_calendars(session, agent_id)]
+    booked = _on_calendars(busy(session, agent_id, start, until, exclude=replacing), ids)
+    taken = {iv.resource for iv in booked + external if iv.start < until and iv.end > start}  # None: all calendars
+    free = [c for c in choices if None not in taken and (c.id if c else None) not in taken]
+    if not free:
         raise SlotTaken("this slot has just been taken")
+    calendar = free[0]
     appointment = Appointment(
         id=new_id("apt"),
         agent_id=agent_id,
