@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from datetime import timedelta
@@ -123,6 +124,17 @@ def appointment_reminders() -> dict:
         return send_due(s)
 
 
+def _resend(module: str, label: str) -> dict:
+    """Queue again what an outbox's sweep finds due (left queued, failed past its time, or leased by a worker that
+    died): the outbox module gives `sweep(session) -> [(org_id, id)]` and `enqueue(org_id, id)`."""
+    outbox = importlib.import_module(module)
+    with session_scope() as s:
+        due = outbox.sweep(s)
+    for org_id, row_id in due:
+        outbox.enqueue(org_id, row_id)
+    return {label: len(due)}
+
+
 @huey.task()
 def sync_lead(org_id: str, sync_id: str) -> str:
     """Send one lead to one sink (retries are scheduled by the sync itself)."""
@@ -134,13 +146,7 @@ def sync_lead(org_id: str, sync_id: str) -> str:
 @periodic("sweep_lead_syncs", every=timedelta(minutes=1), cron={"minute": "*"})
 def sweep_lead_syncs() -> dict:
     """Send again the lead syncs left queued, failed past their retry time, or whose worker died mid-send."""
-    from jasping.leads.syncs import enqueue, sweep
-
-    with session_scope() as s:
-        due = sweep(s)
-    for org_id, sync_id in due:
-        enqueue(org_id, sync_id)
-    return {"lead_syncs": len(due)}
+    return _resend("jasping.leads.syncs", "lead_syncs")
 
 
 @huey.task()
@@ -154,13 +160,7 @@ def send_email(org_id: str, email_id: str) -> str:
 @periodic("sweep_emails", every=timedelta(minutes=1), cron={"minute": "*"})
 def sweep_emails() -> dict:
     """Send again the emails left queued or whose worker died mid-send."""
-    from jasping.integrations.mail_outbox import enqueue, sweep
-
-    with session_scope() as s:
-        due = sweep(s)
-    for org_id, email_id in due:
-        enqueue(org_id, email_id)
-    return {"emails": len(due)}
+    return _resend("jasping.integrations.mail_outbox", "emails")
 
 
 @huey.task()
@@ -174,13 +174,7 @@ def copy_file(org_id: str, copy_id: str) -> str:
 @periodic("sweep_file_copies", every=timedelta(minutes=1), cron={"minute": "*"})
 def sweep_file_copies() -> dict:
     """Copy again the files to Drive left queued, failed past their retry time, or whose worker died mid-copy."""
-    from jasping.integrations.drive_copy import enqueue, sweep
-
-    with session_scope() as s:
-        due = sweep(s)
-    for org_id, copy_id in due:
-        enqueue(org_id, copy_id)
-    return {"file_copies": len(due)}
+    return _resend("jasping.integrations.drive_copy", "file_copies")
 
 
 @periodic("apply_retention", every=timedelta(days=1), cron={"minute": "41", "hour": "2"})
