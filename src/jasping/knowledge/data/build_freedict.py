@@ -8,8 +8,8 @@
 
 The first is one line per English word or phrase: `english<TAB>french|french|…`, from both directions of the
 dictionary. The second is the same for Arabic, from the English–Arabic dictionary only (its Arabic–English side
-gives rare English words: "Aduncous"), for the English words of the first, without the Arabic diacritics. The third is both tables by stem, as
-`jasping.knowledge.analysis` stems today, with Arabic <-> French through English:
+gives rare English words: "Aduncous"), for the English words of the first, without the Arabic diacritics. The
+third is both tables by stem, as `jasping.knowledge.analysis` stems today, with Arabic <-> French through English:
 `source<TAB>target<TAB>stem<TAB>stem|stem|…` (run it again whenever the analysis changes; a test checks they agree).
 """
 

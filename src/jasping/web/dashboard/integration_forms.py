@@ -3,7 +3,7 @@ password input for a secret, a number for an int, a list for a choice, boxes for
 typed read back, and each problem the model finds said in plain words next to its field.
 
 A new type gets a working form without template code; `LABELS` and `HELP` only make its words human (English keys
-translated in `i18n.FR`); a field without a label gets its name, spelled out.
+translated in `locale_fr.FR`); a field without a label gets its name, spelled out.
 """
 
 from __future__ import annotations
