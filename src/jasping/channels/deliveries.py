@@ -185,8 +185,5 @@ def retry(session: Session, delivery_id: str) -> Delivery:
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         raise NotFound("no such delivery", code="delivery_not_found")
-    if delivery.state == "dead":
-        delivery.state, delivery.attempts, delivery.next_attempt_at = "queued", 0, clock.now()
-        org_id = delivery.org_id
-        after_commit(session, lambda: enqueue(org_id, delivery_id))
+    outbox.requeue_dead(session, delivery, enqueue)
     return delivery

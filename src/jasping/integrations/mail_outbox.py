@@ -141,8 +141,5 @@ def retry(session: Session, email_id: str) -> Email:
     row = session.get(Email, email_id)
     if row is None:
         raise NotFound("no such email", code="email_not_found")
-    if row.state == "dead":
-        row.state, row.attempts, row.next_attempt_at = "queued", 0, clock.now()
-        org_id = row.org_id
-        after_commit(session, lambda: enqueue(org_id, email_id))
+    outbox.requeue_dead(session, row, enqueue)
     return row

@@ -7,6 +7,7 @@ A row of an outbox has `state`, `attempts` and `next_attempt_at`. "sending" rows
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from jasping import clock
 from jasping.config import get_settings
-from jasping.db import unscoped
+from jasping.db import after_commit, unscoped
 
 BACKOFF = (5, 30, 120, 600, 1800)  # seconds before the 2nd, 3rd… attempt; after the last, given up
 QUEUED_GRACE = timedelta(seconds=30)  # a waiting row not taken by its job within this is queued again
@@ -70,3 +71,12 @@ def stale(
             row.state, row.next_attempt_at = "queued", now
         session.flush()
         return [(r.org_id, r.id) for r in rows]
+
+
+def requeue_dead(session: Session, row: Any, enqueue: Callable[[str, str], None]) -> None:
+    """A dead row queued again ("send again"), from the first try of the backoff, sent once this commits; a row
+    that is not dead is left as it is."""
+    if row.state == "dead":
+        row.state, row.attempts, row.next_attempt_at = "queued", 0, clock.now()
+        org_id, row_id = row.org_id, row.id
+        after_commit(session, lambda: enqueue(org_id, row_id))
