@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jasping.agent.facts import fact_spans, has_fact, is_yes_no, polarity, question_kind, table_cells
+from jasping.agent.facts import clauses, fact_spans, has_fact, is_yes_no, polarity, question_kind, table_cells
 from jasping.agent.intents import INTENTS, detect_intent, detect_message_language, is_instruction_probe
 from jasping.agent.llm.base import AgentStep, RetrievedPassage, TurnContext
 from jasping.agent.llm.local import LocalChatModel
@@ -231,6 +231,7 @@ def test_passages_in_another_language_are_quoted_in_their_words_after_an_answer_
         ("Which brands do you sell?", "list", False), ("Comment annuler ma commande ?", "howto", False),
         ("À quelle adresse mail j'envoie l'annulation ?", "contact", False),
         ("Quelle est votre adresse ?", "place", False),
+        ("How much to rent an e-bike for a day? Is there a deposit?", "price", False),  # the fact comes first
     ],
 )  # fmt: skip
 def test_what_a_question_asks_for(question, kind, yes_no):
@@ -257,6 +258,9 @@ def test_facts_in_a_sentence():
     assert fact_spans("time", "من 9 صباحا إلى 6 مساء") == ["9 صباحا", "6 مساء"]
     assert not polarity("Nous n'acceptons pas les chèques.") and not polarity("لا نقبل الشيكات")
     assert polarity("We accept cheques.")
+    # "yes, but…": the clause about the question decides, else the answer offers something
+    frame = "We repair carbon bikes, but we do not repair a cracked carbon frame."
+    assert polarity(frame) and not polarity(frame, clauses(frame)[1]) and polarity(frame, clauses(frame)[0])
     assert table_cells("Service: Vidange; Durée: 30 min; Prix: 450 DH") == [
         ("Service", "Vidange"),
         ("Durée", "30 min"),
@@ -286,6 +290,9 @@ def test_facts_in_a_sentence():
         ("Do I need an appointment for an emergency?", "question"),
         ("Le parking est-il réservé aux patients ?", "question"),
         ("What are your prices?", "question"), ("", "question"),
+        ("If I book 16 weeks do I get any discount?", "question"),
+        ("Si je réserve 2 cours, c'est moins cher ?", "question"),
+        ("Mon devis date de 4 mois, il est encore valable ?", "question"), ("Can I book for Tuesday?", "booking"),
     ],
 )  # fmt: skip
 def test_detect_intent(text, intent):

@@ -14,7 +14,17 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["CUES", "fact_kind", "fact_spans", "has_fact", "is_yes_no", "polarity", "question_kind", "table_cells"]
+__all__ = [
+    "CUES",
+    "clauses",
+    "fact_kind",
+    "fact_spans",
+    "has_fact",
+    "is_yes_no",
+    "polarity",
+    "question_kind",
+    "table_cells",
+]
 
 _AR = r"\u0600-\u06ff"
 _W = r"[^\W_]"  # a letter or digit, any script
@@ -177,6 +187,8 @@ def is_yes_no(text: str) -> bool:
     folded = _fold(text).strip(" ¿¡\"'«")
     sentences = [s.strip() for s in re.split(r"(?<=[.!?؟])\s+", folded) if s.strip()]
     asking = [s for s in sentences if s.endswith(("?", "؟"))] or sentences[-1:]
+    if len(asking) > 1 and _WH.match(asking[0]) and question_kind(asking[0]) in _SPANS:
+        return False  # "How much is it? Is there a deposit?": the fact comes first
     for sentence in asking:  # "I have a Clio. Do you…?": the sentence that asks
         if _YES_NO.search(sentence):
             return not _WH.match(sentence)
@@ -208,17 +220,25 @@ def has_fact(kind: str | None, text: str) -> bool:
     return bool(pattern and pattern.search(text))
 
 
-def polarity(text: str) -> bool:
+def clauses(text: str) -> list[str]:
+    """The clauses of a sentence that a "but" separates ("We repair carbon bikes, but not a cracked frame")."""
+    return [c for c in _BUT.split(re.sub(r"\([^)]*\)", "", text)) if c.strip()] or [text]
+
+
+def polarity(text: str, focus: str | None = None) -> bool:
     """False when the sentence says no ("not", "pas", "aucun", "لا", "interdit"), else True. An answer that starts
-    with yes or no says so; otherwise only its main clause counts ("We don't repair in-house, but we work with…"
-    says yes; "10 % off (not combinable…)" says yes)."""
+    with yes or no says so; otherwise its clause about the question (`focus`, one of `clauses(text)`) counts, or
+    its main clause ("We don't repair in-house, but we work with…" says yes; "10 % off (not combinable…)" says
+    yes)."""
     folded = _fold(text).strip()
     if _YES.match(folded):
         return True
     if _NO.match(folded):
         return False
     main = _BUT.split(re.sub(r"\([^)]*\)", "", folded))
-    if len(main) > 1:
+    if focus is not None and len(main) > 1:
+        main = [_fold(focus)]
+    elif len(main) > 1:
         return True  # "not X, but Y": the answer offers something
     return not (_NEGATION.search(main[0]) or _NEGATION_PREFIX.search(main[0]))
 

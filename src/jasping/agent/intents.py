@@ -77,7 +77,7 @@ _ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         r"\b(someone|you) (to )?get (back )?in touch\b",
         r"\b(leave|give|send|share) (you )?(my|our) (details|number|phone|contact|email|info|information|name)\b",
         r"\b(quote|quotation)\b", r"\b(a|free|get|request|need|want) (an )?estimate\b",
-        r"\b(un|mon|de|des|du|votre|vos) devis\b", r"\bdevis (pour|gratuit|personnalise|svp)\b",
+        r"\b(un|de|des|du|votre|vos) devis\b", r"\bdevis (pour|gratuit|personnalise|svp)\b",
         r"\b(re)?contact(ez|er) (moi|nous)\b", r"\bme (re)?contacter\b", r"\bmes coordonnees\b",
         r"\b(laisser|donner|envoyer|transmettre) (mes|nos|mon) (coordonnees|numero|telephone|email|mail|contact|nom)\b",
         r"(تواصلوا|تواصل|اتصلوا) معي", r"عرض سعر", r"(بياناتي|معلوماتي)", r"(اترك|اعطي|ارسل) رقمي",
@@ -173,12 +173,20 @@ _HOW_TO = re.compile(
 )
 
 
+_CONDITION = re.compile(r"^(?:\S+ ){0,3}?(if|si|s il|اذا|إذا|ila|ila kan)\b")
+
+
+def _asks_about_condition(text: str, norm: str) -> bool:
+    """ "If I book 16 weeks, do I get a discount?": a question about what booking brings, not a request to book."""
+    return bool(_CONDITION.search(norm)) and text.rstrip().endswith(("?", "؟"))
+
+
 def detect_intent(text: str, language: str | None = None) -> str:
     """One of INTENTS for a customer message (the language is a hint; the rules cover en, fr, ar and Darija)."""
     norm = normalize(text)
     for intent, pattern in _ACTIONS:
         if pattern.search(norm):
-            if intent in ("booking", "lead") and _HOW_TO.search(norm):
+            if intent in ("booking", "lead") and (_HOW_TO.search(norm) or _asks_about_condition(text, norm)):
                 return "question"  # "How do I book?" asks how it works: the documents say, with a booking button
             return intent
     words = norm.split()

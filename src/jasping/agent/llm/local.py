@@ -53,6 +53,7 @@ CANDIDATE_SHARE = 0.3  # passages read: the best ones scoring at least this shar
 COMPLEMENT_SHARE = 0.2  # a second part's answer scores at least this share of the best sentence (before the fact kind)
 FOREIGN_DISCOUNT = 0.7  # a sentence in another language than the customer's: answer in theirs when both exist
 _CONJUNCTIONS = frozenset("and also et aussi ainsi plus و".split())  # a question in two parts
+_QUESTION_MARK = re.compile(r"[?؟](?=\s|$)")  # ...or two questions in one message
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -184,7 +185,7 @@ class LocalChatModel:
         chosen = self._with_fact(ask, best, chosen, sentences)
         if ask.kind == "list":
             chosen = self._with_items(best, chosen, sentences)
-        return self._step(context, ask, best, chosen, foreign)
+        return self._step(context, ask, best, chosen, foreign, by_lang[best.lang])
 
     @staticmethod
     def _misses_its_object(asked: list[int], covered: set[int], absent: set[int], query: list[Word]) -> bool:
@@ -234,7 +235,7 @@ class LocalChatModel:
     ) -> list[Sentence]:
         """For a question in two parts ("your hours and your address?"), a sentence answering the second part (in
         the customer's language when a passage in it answers it too)."""
-        if words < 2 or not _CONJUNCTIONS & set(tokenize(question)):
+        if words < 2 or not (_CONJUNCTIONS & set(tokenize(question)) or len(_QUESTION_MARK.findall(question)) > 1):
             return chosen
         base = chosen
         if len(chosen) >= MAX_SENTENCES:  # make room: drop the last sentence that is not the best one
@@ -286,7 +287,7 @@ class LocalChatModel:
         return sorted(chosen, key=lambda s: s.index)
 
     def _step(
-        self, context: TurnContext, ask: _Ask, best: Sentence, chosen: list[Sentence], foreign: bool
+        self, context: TurnContext, ask: _Ask, best: Sentence, chosen: list[Sentence], foreign: bool, words: list
     ) -> AgentStep:
         """The reply: the fact first (yes or no; for a table row, the cell asked for first), then the passage's
         words; a passage in another language is quoted in its own words, after a lead-in in the customer's."""
@@ -295,7 +296,7 @@ class LocalChatModel:
         lead = ""
         if ask.yes_no:
             said = chosen[0] if best.answer and chosen[0].passage is best.passage else best  # a FAQ answer's start
-            lead = phrase("yes" if facts.polarity(said.text) else "no", lang) + " "
+            lead = phrase("yes" if facts.polarity(said.text, _focus(said, words)) else "no", lang) + " "
             if not foreign and _starts_with_answer(body, lead):
                 lead = ""
         if foreign:
@@ -344,6 +345,16 @@ def _fact_first(text: str, ask: _Ask) -> str:
         return text
     order = [cells[0], *wanted, *(c for c in cells[1:] if c not in wanted)]
     return "; ".join(f"{name}: {value}" if name else value for name, value in order)
+
+
+def _focus(said: Sentence, words: list) -> str | None:
+    """The clause of a "yes, but…" sentence that has the most of the question's words, when one has more."""
+    parts = facts.clauses(said.text)
+    if len(parts) < 2:
+        return None
+    counts = [len(matched(words, terms_of(part, said.lang))) for part in parts]
+    most = max(counts)
+    return parts[counts.index(most)] if counts.count(most) == 1 else None
 
 
 def _starts_with_answer(body: str, lead: str) -> bool:
