@@ -18,6 +18,9 @@ PLATFORM_TABLES = {
     "audit_checkpoints": "audit chain anchors",
     "login_sessions": "a user's browser session",
     "job_runs": "the periodic schedule",
+    "account_deletions": "an account's deletion request (accounts are not an organization's)",
+    "account_consents": "an account holder's marketing consent (JasPing is controller)",
+    "data_requests": "data-subject requests of users (no organization) and of contacts (org_id set, filtered by hand)",
 }
 
 

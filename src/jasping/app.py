@@ -24,11 +24,14 @@ from jasping.web.api import (
     keys,
     knowledge,
     leads,
+    me,
     organization,
     privacy,
+    privacy_requests,
 )
 from jasping.web.dashboard import (
     STATIC_DIR,
+    account_views,
     channels_views,
     integrations_views,
     knowledge_views,
@@ -74,6 +77,8 @@ def create_app() -> FastAPI:
         knowledge,
         organization,
         privacy,
+        privacy_requests,
+        me,
         conversations,
         leads,
         appointments,
@@ -91,6 +96,7 @@ def create_app() -> FastAPI:
     app.include_router(integrations_views.router)
     app.include_router(playground_views.router)
     app.include_router(privacy_views.router)
+    app.include_router(account_views.router)
     app.include_router(widget_script.router)
     app.include_router(appointment_links.router)
     app.include_router(whatsapp_webhooks.router)

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     embeddings: str = "none"
     embeddings_model: str = "text-embedding-3-small"  # for JASPING_EMBEDDINGS=openai
     smtp_url: str | None = Field(default=None, repr=False)
+    privacy_email: str | None = None  # the operator's address for account holders' data requests (reminders)
 
     whatsapp_graph_url: str = "https://graph.facebook.com/v21.0"
     twilio_api_url: str = "https://api.twilio.com"

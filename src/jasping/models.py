@@ -11,13 +11,17 @@ from jasping.integrations.models import Integration
 from jasping.jobs.models import JobRun
 from jasping.knowledge.models import Chunk, Document, Source
 from jasping.leads.models import Lead, LeadSync
+from jasping.privacy.account_models import AccountConsent, AccountDeletion
 from jasping.privacy.models import ConsentRecord
+from jasping.privacy.requests import DataRequest
 from jasping.scheduling.models import Appointment
 from jasping.security.audit import AuditCheckpoint, AuditEvent
 from jasping.security.sessions import LoginSession
 from jasping.tenancy.models import ApiKey, Membership, Organization, User
 
 __all__ = [
+    "AccountConsent",
+    "AccountDeletion",
     "Agent",
     "ApiKey",
     "Appointment",
@@ -31,6 +35,7 @@ __all__ = [
     "Conversation",
     "ConversationFile",
     "DataKey",
+    "DataRequest",
     "Delivery",
     "Document",
     "Email",

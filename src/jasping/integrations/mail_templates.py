@@ -39,6 +39,14 @@ SUBJECTS: dict[str, dict[str, str]] = {
         "fr": "Nouveau contact via {agent} : {who}",
         "ar": "عميل محتمل جديد عبر {agent}: {who}",
     },
+    "account_restore": {
+        "en": "Your JasPing account will be erased on {until}",
+        "fr": "Votre compte JasPing sera effacé le {until}",
+    },
+    "request_reminder": {
+        "en": "Data request due {deadline}: {right}",
+        "fr": "Demande de données à traiter avant le {deadline} : {right}",
+    },
     "code": {
         "en": "Your {business} verification code",
         "fr": "Votre code de vérification {business}",

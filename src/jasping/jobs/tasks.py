@@ -185,6 +185,15 @@ def apply_retention() -> dict:
     return retention.apply().as_dict()
 
 
+@periodic("data_request_reminders", every=timedelta(days=1), cron={"minute": "11", "hour": "8"})
+def data_request_reminders() -> dict:
+    """Remind of data-subject requests due in 7 days and in 1 day; flag the overdue ones."""
+    from jasping.privacy.account_mail import send_request_reminders
+
+    with session_scope() as s:
+        return send_request_reminders(s)
+
+
 def _register_with_huey() -> None:
     for job in REGISTRY.values():
 
@@ -196,3 +205,5 @@ def _register_with_huey() -> None:
 
 
 _register_with_huey()
+
+from jasping.privacy import account_mail  # noqa: E402, F401 - its task (the restore link) known to every worker

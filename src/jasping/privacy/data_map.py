@@ -24,7 +24,8 @@ CATEGORIES = (
     "security_log",
     "marketing_consent",
     "cookie_consent",
-    "export",  # exports and other request artefacts (7 days); no table yet
+    "export",  # exports and other request artefacts (7 days); no table: account exports are built on request
+    "rights_request",  # the tracker of data-subject requests (GDPR art. 15-22)
 )
 DELETE, ANONYMISE, KEEP = "delete", "anonymise", "keep_for_legal_obligation"
 ERASURES = (DELETE, ANONYMISE, KEEP)
@@ -92,6 +93,44 @@ DATA_MAP: tuple[Entry, ...] = (
         "until disconnected",
         DELETE,
         "the business's connected accounts (address, user name, OAuth tokens) used on its behalf",
+    ),
+    Entry(
+        "account_deletions",
+        ("user_id", "requested_at", "erase_after", "restored_at"),
+        USER,
+        "account",
+        "until the account is erased, 30 days after the request unless restored",
+        DELETE,
+        "the 30-day soft delete of an account: login refused, then erasure; restorable through the emailed link",
+    ),
+    Entry(
+        "account_consents",
+        ("user_id", "granted", "notice_version", "method", "ip_hash", "created_at"),
+        USER,
+        "marketing_consent",
+        "3 years from the last decision; the grants erased once withdrawn",
+        DELETE,
+        "show that the account holder agreed to marketing email, and when they withdrew (GDPR art. 7(1))",
+    ),
+    Entry(
+        "data_requests",
+        ("subject_id", "notes", "extension_reason", "received_at", "closed_at"),
+        USER,
+        "rights_request",
+        "while open, then 3 years after it was closed",
+        KEEP,
+        "answer an account holder's request under GDPR art. 15-22 in time, and show that it was answered",
+        rows="subject_type = user",
+    ),
+    Entry(
+        "data_requests",
+        ("subject_id", "notes", "extension_reason", "received_at", "closed_at"),
+        CONTACT,
+        "rights_request",
+        "while open, then 3 years after it was closed",
+        KEEP,
+        "help the business answer its customer's request under GDPR art. 15-22 in time, and show that it was answered",
+        rows="subject_type = contact",
     ),
     # ---- security and access logs ------------------------------------------------------------------
     Entry(

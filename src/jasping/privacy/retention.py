@@ -75,7 +75,12 @@ def enforced(conversation_days: int | None = None) -> list[dict]:
     conversation = f"{conversation_days} days" if conversation_days else str(CONVERSATION)
     rows = [
         ("account", "account profile", "while the account is active", "—"),
-        ("account", "account after a deletion request", f"{ACCOUNT_DELETION} soft delete", "erased (not yet enforced)"),
+        (
+            "account",
+            "account after a deletion request (with the organizations it solely owns)",
+            f"{ACCOUNT_DELETION} soft delete",
+            "erased",
+        ),
         ("conversation", "conversations, by last activity", conversation, "erased"),
         ("conversation", "messages and transcripts, from creation", conversation, "erased"),
         ("file", "files customers send, from upload (stored file and row)", conversation, "erased"),
@@ -93,7 +98,8 @@ def enforced(conversation_days: int | None = None) -> list[dict]:
             "erased",
         ),
         ("cookie_consent", "cookie and chat-notice consent records", str(COOKIE_CONSENT), "erased"),
-        ("export", "exports and other request artefacts", str(REQUEST_ARTEFACTS), "erased (no exports yet)"),
+        ("export", "exports and other request artefacts", str(REQUEST_ARTEFACTS), "erased (none stored yet)"),
+        ("rights_request", "data-subject requests, once closed", "3 years", "erased"),
     ]
     return [{"category": c, "data": d, "retention": r, "after": a} for c, d, r, a in rows]
 

@@ -31,7 +31,7 @@ from jasping.security.sessions import LoginSession
 
 # Tables of the data map without a rule of their own, and why.
 NO_RULE = {
-    "users": "kept while the account is active; the account-deletion step erases it after its 30 days",
+    "account_deletions": "deleted with the account (foreign key cascade); a restored one stays as its history",
     "organizations": "kept while the account is active",
     "memberships": "kept while the account is active",
     "api_keys": "kept until revoked or the organization is deleted",
@@ -146,3 +146,5 @@ for _rule in (
     Rule("login_sessions", "security_log", LoginSession, lambda ctx: LoginSession.expires_at <= ctx.now),
 ):
     register(_rule)
+
+from jasping.privacy import account_rules  # noqa: E402, F401 - accounts, users' consents, data requests

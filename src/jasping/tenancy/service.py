@@ -113,6 +113,10 @@ def authenticate(session: Session, *, email: str, password: str, ip: str | None 
         user = find_user_by_email(session, email)
     except Invalid:
         user = None
+    if user is not None and not user.is_active and passwords.verify_password(user.password_hash, password):
+        from jasping.privacy.account_deletion import check_login_allowed
+
+        check_login_allowed(session, user)  # an account being deleted: refused with what to do (403)
     if user is None or not user.is_active:
         passwords.verify_password(passwords.DUMMY_HASH, password)
         audit.record(session, actor=Actor("anonymous", None, ip), action="auth.login_failed")
