@@ -17,6 +17,7 @@ from jasping.web.api import (
     appointments,
     auth,
     channels,
+    contacts,
     conversations,
     evaluations,
     google_oauth,
@@ -89,6 +90,8 @@ def create_app() -> FastAPI:
         widget_api,
     ):
         app.include_router(module.router)
+    app.include_router(contacts.router)
+    app.include_router(contacts.schemas)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(dashboard.router)
     app.include_router(knowledge_views.router)

@@ -28,7 +28,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Boolean, Engine, Integer, String, Text, UniqueConstraint, event, select
+from sqlalchemy import Boolean, Connection, Engine, Integer, String, Text, UniqueConstraint, event, select
 from sqlalchemy.orm import Mapped, Session, attributes, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -38,6 +38,12 @@ from jasping.db import Base, UtcDateTime, get_engine, new_id
 
 PLATFORM = "platform"
 PREFIX = "jp1"
+CONTACT_SCOPE = "contact:"
+
+
+def contact_scope(contact_id: str) -> str:
+    """The scope of one contact's data keys (crypto-shredding: erasing the contact deletes them)."""
+    return f"{CONTACT_SCOPE}{contact_id}"
 
 
 class CryptoError(Exception):
@@ -194,17 +200,34 @@ class Keyring:
                 raise CryptoError(f"no data key for scope {scope}; call ensure_data_key first")
             return self._by_id[self._active[scope]]
 
-    def ensure_data_key(self, scope: str, session: Session | None = None) -> str:
-        """The active data key of `scope`, created if absent: in `session`'s transaction when given
-        (forgotten again if it rolls back), else in a transaction of its own."""
+    def ensure_data_key(self, scope: str, session: Session | None = None, connection: Connection | None = None) -> str:
+        """The active data key of `scope`, created if absent: in `session`'s (or `connection`'s) transaction when
+        given (forgotten again if it rolls back), else in a transaction of its own."""
         with self._lock:
             try:
                 return self.active_key(scope).id
             except CryptoError:
                 pass
-            return self._add_data_key(scope, version=1, session=session)
+            return self._add_data_key(scope, version=1, session=session, connection=connection)
 
-    def _add_data_key(self, scope: str, version: int, session: Session | None = None) -> str:
+    def shred(self, session: Session, scope: str) -> int:
+        """Delete every data key of `scope` in `session`'s transaction (crypto-shredding): whatever was encrypted
+        under them, in any copy, can no longer be read. Forgotten by this process once the transaction commits."""
+        from jasping.db import after_commit
+
+        deleted = session.execute(DataKey.__table__.delete().where(DataKey.scope == scope)).rowcount
+        after_commit(session, lambda: self.forget_scope(scope))
+        return deleted
+
+    def forget_scope(self, scope: str) -> None:
+        with self._lock:
+            for dek_id in [k for k, v in self._by_id.items() if v.scope == scope]:
+                del self._by_id[dek_id]
+            self._active.pop(scope, None)
+
+    def _add_data_key(
+        self, scope: str, version: int, session: Session | None = None, connection: Connection | None = None
+    ) -> str:
         raw = secrets.token_bytes(32)
         dek_id = new_id("dek")
         row = {
@@ -216,7 +239,10 @@ class Keyring:
             "master_kid": self.current_kid,
             "created_at": clock.now(),
         }
-        if session is None:
+        if connection is not None:
+            connection.execute(DataKey.__table__.insert().values(**row))
+            event.listen(connection, "rollback", lambda *_: self._forget(dek_id), once=True)
+        elif session is None:
             with self.engine.begin() as conn:
                 conn.execute(DataKey.__table__.insert().values(**row))
         else:
@@ -388,6 +414,19 @@ class EncryptedText(TypeDecorator):
         return None if value is None else get_keyring().decrypt(value)
 
 
+class ContactScoped:
+    """A row holding one contact's data: encrypted under that contact's data keys (so erasing the contact shreds
+    every copy), or under the organization's when it has no contact. Rows written before per-contact keys stay
+    readable: each value names the data key that encrypted it."""
+
+    crypto_scope_column = "contact_id"
+
+    @property
+    def crypto_scope(self) -> str:
+        contact_id = getattr(self, "contact_id", None)
+        return contact_scope(contact_id) if contact_id else self.org_id  # type: ignore[attr-defined]
+
+
 _encrypted_by_mapper: dict[Any, list[str]] = {}
 
 
@@ -399,11 +438,16 @@ def _encrypted_attrs(mapper: Any) -> list[str]:
     return _encrypted_by_mapper[mapper]
 
 
-def _seal(mapper: Any, _conn: Any, target: Any, *, only_changed: bool) -> None:
+def _seal(mapper: Any, conn: Any, target: Any, *, only_changed: bool) -> None:
     names = _encrypted_attrs(mapper)
     if not names:
         return
     scope = getattr(target, "crypto_scope", None) or PLATFORM
+    if scope.startswith(CONTACT_SCOPE):
+        get_keyring().ensure_data_key(scope, connection=conn)  # a contact's first row: its key, in this transaction
+    moved = getattr(type(target), "crypto_scope_column", None)
+    if only_changed and moved and attributes.get_history(target, moved).has_changes():
+        only_changed = False  # the row changed hands (a lead now another contact's): re-encrypt what is loaded
     pending = {}
     for name in names:
         value = target.__dict__.get(name)

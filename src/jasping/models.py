@@ -12,6 +12,7 @@ from jasping.jobs.models import JobRun
 from jasping.knowledge.models import Chunk, Document, Source
 from jasping.leads.models import Lead, LeadSync
 from jasping.privacy.account_models import AccountConsent, AccountDeletion
+from jasping.privacy.erasure_models import ContactErasure, ErasureTask
 from jasping.privacy.models import ConsentRecord
 from jasping.privacy.requests import DataRequest
 from jasping.scheduling.models import Appointment
@@ -32,6 +33,7 @@ __all__ = [
     "Chunk",
     "ConsentRecord",
     "Contact",
+    "ContactErasure",
     "Conversation",
     "ConversationFile",
     "DataKey",
@@ -39,6 +41,7 @@ __all__ = [
     "Delivery",
     "Document",
     "Email",
+    "ErasureTask",
     "FileCopy",
     "InboundEvent",
     "Integration",

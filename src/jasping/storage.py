@@ -133,10 +133,11 @@ def store(settings: Settings | None = None) -> FileStore:
         return _stores[key]
 
 
-def put(*, org_id: str, area: str, name: str, data: bytes) -> str:
-    """Store `data` encrypted; returns a reference `org/area/name` to keep in the database."""
+def put(*, org_id: str, area: str, name: str, data: bytes, scope: str | None = None) -> str:
+    """Store `data` encrypted (under `scope`'s data key, the organization's by default); returns a reference
+    `org/area/name` to keep in the database."""
     ref = check_ref(f"{org_id}/{area}/{name}")
-    store().write(ref, get_keyring().encrypt_bytes(org_id, data))
+    store().write(ref, get_keyring().encrypt_bytes(scope or org_id, data))
     return ref
 
 

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 from jasping.agent.dialogue import decide, needs_dialogue
 from jasping.agent.llm import get_chat_model
-from jasping.agent.llm.base import AgentStep, ChatModel
+from jasping.agent.llm.base import AgentStep, ChatModel, TurnContext
 from jasping.agent.turn import PreparedTurn, finish_turn, read_turn, record_user_message
 from jasping.agents.models import Agent
 from jasping.config import get_settings
 from jasping.conversations.models import Conversation, Message
+from jasping.conversations.service import clean_text
 from jasping.db import ScopedSession, session_scope
+from jasping.privacy import contacts
 
 Then = Callable[[ScopedSession, Conversation, Message, AgentStep], None]
 
@@ -57,6 +59,10 @@ def begin(
 def _begin(
     session: ScopedSession, conversation: Conversation, agent: Agent, text: str, client_message_id: str | None
 ) -> Begun | Reply:
+    if contacts.held(session, conversation):  # restricted: no retrieval, no model, no dialogue (privacy.contacts)
+        context = TurnContext(agent.name, "", [], clean_text(text), conversation.language or "en")
+        turn = PreparedTurn(conversation.id, context, "", client_message_id=client_message_id, held=True)
+        return Begun(turn, dialogue=True)
     turn = read_turn(session, conversation=conversation, agent=agent, text=text, client_message_id=client_message_id)
     if turn.replay is not None:
         return Reply(None, turn.replay, replayed=True)
@@ -68,7 +74,10 @@ def in_dialogue(org_id: str, turn: PreparedTurn, model: ChatModel, then: Then | 
     with session_scope(org_id) as w:
         current = w.get(Conversation, turn.conversation_id)
         record_user_message(w, conversation=current, turn=turn)
-        step = decide(w, conversation=current, turn=turn, model=model)
+        if turn.held:
+            step = contacts.held_step(w, current, turn.context.language)
+        else:
+            step = decide(w, conversation=current, turn=turn, model=model)
         message = finish_turn(w, conversation=current, turn=turn, step=step, model_name=model.name)
         if then:
             then(w, current, message, step)

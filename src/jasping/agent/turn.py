@@ -38,6 +38,7 @@ class PreparedTurn:
     retrieval_ms: float = 0.0
     client_message_id: str | None = None
     replay: Message | None = None  # the stored reply when this message is a retry of an answered one
+    held: bool = False  # the contact is restricted (GDPR art. 18): stored for the team, not processed
 
 
 def read_turn(

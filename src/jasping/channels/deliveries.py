@@ -38,6 +38,11 @@ def queue(
     if connection.type == "twilio" and contact.sms_opted_out:  # the customer sent STOP: nothing is sent
         message.meta = {**(message.meta or {}), "delivery": "opted_out"}
         return None
+    from jasping.privacy.contacts import may_send
+
+    if not may_send(contact, unsolicited=(message.meta or {}).get("kind") == "appointment_reminder"):
+        message.meta = {**(message.meta or {}), "delivery": "restricted"}  # GDPR art. 18 / 21: nothing is sent
+        return None
     delivery = Delivery(
         id=new_id("dlv"),
         org_id=connection.org_id,

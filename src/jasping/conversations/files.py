@@ -15,6 +15,7 @@ from jasping import storage
 from jasping.config import get_settings
 from jasping.conversations import service as conversations
 from jasping.conversations.models import Conversation, ConversationFile, Message
+from jasping.crypto import get_keyring
 from jasping.db import after_rollback, new_id
 from jasping.errors import Invalid, NotFound, TooLarge, UnsupportedType
 from jasping.integrations import drive_copy
@@ -138,7 +139,10 @@ def save_file(
         channel=channel,
         stored_file="",
     )
-    file.stored_file = storage.put(org_id=conversation.org_id, area="conversation-files", name=file.id, data=data)
+    get_keyring().ensure_data_key(file.crypto_scope, session=session)  # the contact's key (crypto-shredding)
+    file.stored_file = storage.put(
+        org_id=conversation.org_id, area="conversation-files", name=file.id, data=data, scope=file.crypto_scope
+    )
     stored = file.stored_file
     after_rollback(session, lambda: storage.delete(stored))
     meta = {"file": describe(file)}

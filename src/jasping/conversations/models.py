@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jasping import clock
-from jasping.crypto import EncryptedText
+from jasping.crypto import ContactScoped, EncryptedText, contact_scope
 from jasping.db import Base, TenantScoped, UtcDateTime
 
 
@@ -26,6 +26,12 @@ class Contact(TenantScoped, Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     sms_opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # sent STOP
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    restricted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # GDPR art. 18: the agent stops processing
+    objected_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # GDPR art. 21: nothing sent to them unasked
+
+    @property
+    def crypto_scope(self) -> str:
+        return contact_scope(self.id)
 
 
 class Conversation(TenantScoped, Base):
@@ -47,7 +53,7 @@ class Conversation(TenantScoped, Base):
     last_message_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
 
-class Message(TenantScoped, Base):
+class Message(ContactScoped, TenantScoped, Base):
     """A message of a conversation: from the contact (`user`), the agent, a human teammate, or the system."""
 
     __tablename__ = "messages"
@@ -55,6 +61,7 @@ class Message(TenantScoped, Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     conversation_id: Mapped[str] = mapped_column(String(40), ForeignKey("conversations.id", ondelete="CASCADE"))
+    contact_id: Mapped[str | None] = mapped_column(String(40))  # the conversation's contact: whose data key
     seq: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(16))  # user | assistant | human | system
     text: Mapped[str] = mapped_column(EncryptedText)
@@ -62,7 +69,7 @@ class Message(TenantScoped, Base):
     meta: Mapped[dict] = mapped_column(JSON, default=dict)  # intent, confidence, tool calls, timing
 
 
-class ConversationFile(TenantScoped, Base):
+class ConversationFile(ContactScoped, TenantScoped, Base):
     """A file a customer sent in a conversation (a photo, a prescription, a form): stored encrypted, its
     name encrypted too; the message that carried it points here from its `meta`."""
 

@@ -97,6 +97,7 @@ def add_message(
         id=new_id("msg"),
         org_id=conversation.org_id,
         conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
         seq=seq,
         role=role,
         text=text,

@@ -51,3 +51,23 @@ def append_row(integration: Integration, record: dict[str, Any]) -> str:
     body = {"range": f"{sheet}!A1", "majorDimension": "ROWS", "values": rows}
     answer = call(integration, "POST", "sheets", path, params=params, json=body).json()
     return (answer.get("updates") or {}).get("updatedRange", "")
+
+
+def last_row(written: str) -> str:
+    """The last row of a written range (`'Leads'!A1:O2` → `'Leads'!A2:O2`): the lead's row, not the header that an
+    empty sheet got with it."""
+    sheet, _, cells = written.rpartition("!")
+    start, _, end = cells.partition(":")
+    end = end or start
+    row = end.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    first_col = start.rstrip("0123456789")
+    last_col = end.rstrip("0123456789")
+    return f"{sheet}!{first_col}{row}:{last_col}{row}" if sheet else f"{first_col}{row}:{last_col}{row}"
+
+
+def clear_row(integration: Integration, written: str) -> None:
+    """Clear the lead's row of a range we wrote (erasure): `values:clear` empties its cells and keeps the sheet's
+    other rows where they are (deleting the row would move the rows below, whose ranges other leads keep)."""
+    spreadsheet, _ = _target(integration)
+    path = f"v4/spreadsheets/{segment(spreadsheet)}/values/{segment(last_row(written))}:clear"
+    call(integration, "POST", "sheets", path, json={})

@@ -7,8 +7,8 @@ sheet is empty, follows the existing header's order otherwise (new fields after 
 customer's `=HYPERLINK(…)` stays text). An update of the lead (`lead.updated`) appends a new row: Sheets has no
 row identity to update in place. Google's failures become `SinkError` with Google's `retry`.
 
-The range written (`'Leads'!A7:O7`) is logged; the lead_syncs table has no column to keep it yet, so erasure
-cannot clear the row from it (see docs/leads.md).
+The range written (`'Leads'!A7:O7`, Google's `updates.updatedRange`) is returned and kept with the lead's sync
+(`lead_syncs.remote_refs`), so that erasing the contact clears the rows (`privacy.erasure`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def row_of(lead: dict[str, Any]) -> dict[str, Any]:
 class SheetsSink:
     """Appends each lead event as one row of the integration's sheet."""
 
-    def send(self, integration: Integration, event: LeadEvent) -> None:
+    def send(self, integration: Integration, event: LeadEvent) -> str | None:
         if not uses_sheets(integration):
             raise SinkError("this Google account is no longer connected for Sheets", retry=False)
         loaded = integration.secrets_json
@@ -50,6 +50,7 @@ class SheetsSink:
         finally:
             keep_tokens(integration, loaded)
         log.info("lead event %s appended to %s of integration %s", event.id, written, integration.id)
+        return written or None
 
 
 register_sink("google", SheetsSink(), accepts=uses_sheets)

@@ -59,8 +59,9 @@ class LeadEvent:
 class LeadSink(Protocol):
     """Sends lead events to one connected integration."""
 
-    def send(self, integration: Integration, event: LeadEvent) -> None:
-        """Deliver `event`, or raise `SinkError`."""
+    def send(self, integration: Integration, event: LeadEvent) -> str | None:
+        """Deliver `event`, or raise `SinkError`; returns where the copy now is when the sink can later remove it
+        (a sheet's range), for erasure."""
 
 
 _SINKS: dict[str, LeadSink] = {}

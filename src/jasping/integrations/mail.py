@@ -117,6 +117,12 @@ def queue_appointment_mail(session: Session, appointment, event: str) -> None:
     appointment has no valid email address, or for a reminder already queued."""
     if event not in APPOINTMENT_EVENTS:
         raise ValueError(f"event must be one of {', '.join(APPOINTMENT_EVENTS)}")
+    from jasping.conversations.models import Contact
+    from jasping.privacy.contacts import may_send
+
+    contact = session.get(Contact, appointment.contact_id) if appointment.contact_id else None
+    if not may_send(contact, unsolicited=event == "reminder"):  # restricted or objected (GDPR art. 18 / 21)
+        return
     raw = appointment.email
     to = checked_address(raw)
     if to is None:

@@ -177,6 +177,20 @@ def sweep_file_copies() -> dict:
     return _resend("jasping.integrations.drive_copy", "file_copies")
 
 
+@huey.task()
+def erase_copy(org_id: str, task_id: str) -> str:
+    """Delete one copy of an erased contact's data outside the database (retries are scheduled by the task itself)."""
+    from jasping.privacy.erasure_jobs import run
+
+    return run(org_id, task_id)
+
+
+@periodic("sweep_erasures", every=timedelta(minutes=1), cron={"minute": "*"})
+def sweep_erasures() -> dict:
+    """Try again the erasure deletions left queued, failed past their retry time, or whose worker died."""
+    return _resend("jasping.privacy.erasure_jobs", "erasure_tasks")
+
+
 @periodic("apply_retention", every=timedelta(days=1), cron={"minute": "41", "hour": "2"})
 def apply_retention() -> dict:
     """Delete what has outlived the privacy policy's retention (counts in the audit log)."""

@@ -9,11 +9,11 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jasping import clock
-from jasping.crypto import EncryptedText
+from jasping.crypto import ContactScoped, EncryptedText
 from jasping.db import Base, TenantScoped, UtcDateTime
 
 
-class Lead(TenantScoped, Base):
+class Lead(ContactScoped, TenantScoped, Base):
     """A customer's request to be contacted, captured by an agent. One per person and agent: a returning customer
     (same email or phone) updates it (`updated_at`)."""
 
@@ -63,3 +63,4 @@ class LeadSync(TenantScoped, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    remote_refs: Mapped[list | None] = mapped_column(JSON)  # where the sink put each version (sheet ranges): erasure

@@ -95,22 +95,26 @@ def send(org_id: str, sync_id: str) -> str:
     try:
         if sink is None:
             raise SinkError(f"no lead sink of type {integration.type!r} in this version of JasPing", retry=False)
-        sink.send(integration, event)
+        written = sink.send(integration, event)
     except SinkError as exc:
         return _finish(org_id, sync_id, revision, attempts, exc)
     except Exception as exc:  # a bug or an unexpected answer: retried like a failure of the receiver, then dead
         log.exception("lead sync %s failed", sync_id)
         return _finish(org_id, sync_id, revision, attempts, SinkError(f"{type(exc).__name__}: {exc}"))
-    return _finish(org_id, sync_id, revision, attempts, None)
+    return _finish(org_id, sync_id, revision, attempts, None, written)
 
 
-def _finish(org_id: str, sync_id: str, revision: int, attempts: int, error: SinkError | None) -> str:
+def _finish(
+    org_id: str, sync_id: str, revision: int, attempts: int, error: SinkError | None, written: str | None = None
+) -> str:
     with session_scope(org_id) as s:
         sync = s.get(LeadSync, sync_id)
         if sync is None:
             return "missing"  # the lead was erased or the sink disconnected meanwhile
         integration = s.get(Integration, sync.integration_id)
         integrations.record_use(integration, error.message if error else None)
+        if written:  # kept whatever happens next: erasure must reach every copy made
+            sync.remote_refs = [*(sync.remote_refs or []), written]
         if sync.revision != revision or sync.state != "sending":
             return sync.state  # the lead changed meanwhile: its new version is queued already
         if error is None:

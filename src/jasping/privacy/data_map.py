@@ -154,7 +154,18 @@ DATA_MAP: tuple[Entry, ...] = (
     # ---- conversations (the business is controller) -------------------------------------------------
     Entry(
         "contacts",
-        ("name", "email", "phone", "email_hash", "phone_hash", "locale", "sms_opted_out", "last_seen_at"),
+        (
+            "name",
+            "email",
+            "phone",
+            "email_hash",
+            "phone_hash",
+            "locale",
+            "sms_opted_out",
+            "last_seen_at",
+            "restricted_at",
+            "objected_at",
+        ),
         CONTACT,
         "conversation",
         "while a conversation, lead, appointment or consent record of theirs is kept; then "
@@ -173,7 +184,7 @@ DATA_MAP: tuple[Entry, ...] = (
     ),
     Entry(
         "messages",
-        ("text", "meta", "citations"),
+        ("contact_id", "text", "meta", "citations"),
         CONTACT,
         "conversation",
         "12 months from creation, or the organization's shorter period",
@@ -297,6 +308,10 @@ NOT_PERSONAL_TABLES: dict[str, str] = {
     "data_keys": "wrapped encryption keys",
     "audit_checkpoints": "a sequence number and a hash where the audit chain restarts",
     "job_runs": "when each periodic job ran, with counts",
+    "contact_erasures": "the record of an erasure: counts per table and the random id of a contact that no longer "
+    "exists (kept as proof of the erasure, GDPR art. 5(2))",
+    "erasure_tasks": "copies to delete elsewhere after an erasure: a storage reference, a sheet range, a Drive id or "
+    "a calendar event's address, never the data",
 }
 
 # Columns of mapped tables whose name looks personal but whose content is not, with the reason.

@@ -12,13 +12,13 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jasping.crypto import EncryptedText
+from jasping.crypto import ContactScoped, EncryptedText
 from jasping.db import Base, TenantScoped, UtcDateTime
 
 STATUSES = ("booked", "cancelled", "no_show")
 
 
-class Appointment(TenantScoped, Base):
+class Appointment(ContactScoped, TenantScoped, Base):
     """A booked slot of an agent's calendar."""
 
     __tablename__ = "appointments"
