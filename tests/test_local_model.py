@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from jasping.agent.facts import clauses, fact_spans, has_fact, is_yes_no, polarity, question_kind, table_cells
+from jasping.agent.facts import (
+    clauses,
+    fact_spans,
+    has_fact,
+    is_yes_no,
+    polarity,
+    question_kind,
+    special_period,
+    table_cells,
+)
 from jasping.agent.intents import INTENTS, detect_intent, detect_message_language, is_instruction_probe
 from jasping.agent.llm.base import AgentStep, RetrievedPassage, TurnContext
 from jasping.agent.llm.local import LocalChatModel
@@ -259,6 +268,7 @@ def test_facts_in_a_sentence():
     assert not polarity("Nous n'acceptons pas les chèques.") and not polarity("لا نقبل الشيكات")
     assert polarity("We accept cheques.")
     # "yes, but…": the clause about the question decides, else the answer offers something
+    assert special_period("Pendant le Ramadan, horaire continu") and not special_period("Le cabinet a été rénové")
     frame = "We repair carbon bikes, but we do not repair a cracked carbon frame."
     assert polarity(frame) and not polarity(frame, clauses(frame)[1]) and polarity(frame, clauses(frame)[0])
     assert table_cells("Service: Vidange; Durée: 30 min; Prix: 450 DH") == [

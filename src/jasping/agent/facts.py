@@ -23,6 +23,7 @@ __all__ = [
     "is_yes_no",
     "polarity",
     "question_kind",
+    "special_period",
     "table_cells",
 ]
 
@@ -223,6 +224,19 @@ def has_fact(kind: str | None, text: str) -> bool:
 def clauses(text: str) -> list[str]:
     """The clauses of a sentence that a "but" separates ("We repair carbon bikes, but not a cracked frame")."""
     return [c for c in _BUT.split(re.sub(r"\([^)]*\)", "", text)) if c.strip()] or [text]
+
+
+_SPECIAL = _words(
+    r"ramadan|ramadhan|رمضان|christmas|noel|xmas|easter|paques|eid|aid|عيد|holiday|holidays|vacances|conges"
+    r"|summer|en ete|cet ete|l'ete|winter|hiver|july|juillet|august|aout|غشت|اغسطس|exceptionally"
+    r"|exceptionnellement|seasonal|saison|public holidays|jours feries|feries|العطل"
+)
+
+
+def special_period(text: str) -> bool:
+    """Whether a sentence speaks of a special period (Ramadan, holidays, summer, August): the usual hours, prices
+    or rules answer a question that names none."""
+    return bool(_SPECIAL.search(_fold(text)))
 
 
 def polarity(text: str, focus: str | None = None) -> bool:

@@ -52,6 +52,7 @@ RANK_DECAY = 0.85  # a sentence of the passage ranked n-th by retrieval weighs R
 CANDIDATE_SHARE = 0.3  # passages read: the best ones scoring at least this share of the first
 COMPLEMENT_SHARE = 0.2  # a second part's answer scores at least this share of the best sentence (before the fact kind)
 FOREIGN_DISCOUNT = 0.7  # a sentence in another language than the customer's: answer in theirs when both exist
+SPECIAL_PERIOD = 0.8  # a sentence about a special period (Ramadan, August) when the question names none
 _CONJUNCTIONS = frozenset("and also et aussi ainsi plus و".split())  # a question in two parts
 _QUESTION_MARK = re.compile(r"[?؟](?=\s|$)")  # ...or two questions in one message
 
@@ -148,12 +149,15 @@ class LocalChatModel:
             s.matched = s.own | matched(by_lang[s.lang], s.context)
         weights = self._weights(len(query), sentences)
         weights = [weight * CUE_WEIGHT if w.cue else weight for weight, w in zip(weights, query, strict=True)]
+        special = not facts.special_period(context.user_text)  # "hours on Saturday?" is not about Ramadan
         for s in sentences:
             own, ctx = s.own, s.matched - s.own
             s.score = sum(weights[i] for i in own) + CONTEXT_WEIGHT * sum(weights[i] for i in ctx)
             s.score *= RANK_DECAY**s.rank
             if langs[s.rank] and langs[s.rank] != customer:
                 s.score *= FOREIGN_DISCOUNT
+            if special and facts.special_period(s.text):
+                s.score *= SPECIAL_PERIOD
             s.plain = s.score  # before the kind of fact counts
             if ask.fact and facts.has_fact(ask.fact, s.text):
                 s.score *= FACT_BOOST
