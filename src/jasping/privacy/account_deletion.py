@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from jasping import clock, signing, storage
 from jasping.config import get_settings
 from jasping.conversations.models import Contact, ConversationFile
-from jasping.crypto import DataKey
+from jasping.crypto import DataKey, contact_scope
 from jasping.db import after_commit, new_id
 from jasping.errors import Conflict, DomainError, Forbidden, Unauthorized
 from jasping.knowledge.models import Source
@@ -207,7 +207,7 @@ def erase_organization(session: Session, org_id: str) -> None:
     ]
     for (ref,) in refs:
         storage.delete(ref, strict=True)
-    contacts = [f"contact:{c}" for c in session.execute(select(Contact.id).where(Contact.org_id == org_id)).scalars()]
+    contacts = [contact_scope(c) for c in session.execute(select(Contact.id).where(Contact.org_id == org_id)).scalars()]
     session.execute(delete(Organization).where(Organization.id == org_id))
     session.execute(delete(DataKey).where(DataKey.scope.in_([org_id, *contacts])))  # per-contact keys too
     audit.record(
