@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from jasping import clock, storage
 from jasping.agents.models import Agent
-from jasping.db import unscoped
+from jasping.db import session_scope, unscoped
 from jasping.integrations.models import Integration
 from jasping.knowledge.models import Source
 from jasping.privacy import account_consents, requests
@@ -242,13 +242,19 @@ def _csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def build(session: Session, user: User, *, ip: str | None = None) -> IO[bytes]:
-    """The zip of the user's data (a temporary file, rewound), tracked as an access request answered at once."""
-    actor = Actor("user", user.id, ip)
-    tracked = requests.open_request(
-        session, subject_type=requests.USER, subject_id=user.id, right="access", channel="self_service", actor=actor
-    )
-    requests.close_request(session, request_id=tracked.id, note="answered at once: Download My Data", actor=actor)
+def track(user_id: str, *, ip: str | None = None) -> None:
+    """Record the download as an access request answered at once (in a short write transaction of its own, so the
+    export itself only reads)."""
+    actor = Actor("user", user_id, ip)
+    with session_scope() as s:
+        tracked = requests.open_request(
+            s, subject_type=requests.USER, subject_id=user_id, right="access", channel="self_service", actor=actor
+        )
+        requests.close_request(s, request_id=tracked.id, note="answered at once: Download My Data", actor=actor)
+
+
+def build(session: Session, user: User) -> IO[bytes]:
+    """The zip of the user's data (a temporary file, rewound)."""
     data, files = collect(session, user)
     out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 - handed to the response
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -80,19 +80,23 @@ def send_request_reminders(session: Session) -> dict:
             "right": request.right.replace("_", " "),
             "received": request.received_at.date().isoformat(),
             "deadline": request.deadline.date().isoformat(),
-            "days": max(request.days_left(now), 0),
+            "days": max(request.days_left(now), 1),
             "overdue": request.deadline <= now,
             "url": f"{base}/privacy/requests" if request.org_id else base,
         }
+        if to is None:
+            log.warning("data request %s: nobody to remind (set JASPING_PRIVACY_EMAIL)", request.id)
+            counts["unsent"] += 1
+            requests.mark_reminded(request, owed, now)  # nothing a later run could do better
+            continue
         try:
-            if to is None:
-                raise MailError("no address to remind", retry=False)
             _send(to, None, "request_reminder", lang, context, f"reminder-{request.id}-{owed}")
         except MailError as exc:
             log.warning("data request %s: reminder not sent (%s)", request.id, exc)
             counts["unsent"] += 1
-            if to is not None:
-                continue
+            if exc.retry:
+                continue  # tried again at the next run
+        else:
+            counts["reminded"] += 1
         requests.mark_reminded(request, owed, now)
-        counts["reminded"] += to is not None
     return counts

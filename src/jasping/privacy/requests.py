@@ -12,6 +12,7 @@ and deletion; a business's contact export and erasure), in their own transaction
 from __future__ import annotations
 
 import calendar
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, String, and_, or_, select
@@ -86,8 +87,8 @@ class DataRequest(Base):
         return self.status not in CLOSED
 
     def days_left(self, now: datetime | None = None) -> int:
-        """Whole days until the deadline (negative once it passed)."""
-        return (self.deadline - (now or clock.now())) // timedelta(days=1)
+        """Days until the deadline, a day begun counting as one (0 or negative once it passed)."""
+        return math.ceil((self.deadline - (now or clock.now())) / timedelta(days=1))
 
 
 def _check(value: str, allowed: tuple[str, ...], field: str) -> str:

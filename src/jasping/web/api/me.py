@@ -51,8 +51,8 @@ def account_export_schema() -> JSONResponse:
 @router.get("/me/export", response_class=StreamingResponse)
 def export(request: Request, user: AccountHolder, db: DbSession) -> StreamingResponse:
     """Download My Data: a zip of `account.json` (see the schema), CSV files and the files you uploaded."""
-    archive = account_export.build(db, user, ip=client_ip(request))
-    db.commit()  # the tracked request, before the download starts
+    archive = account_export.build(db, user)
+    account_export.track(user.id, ip=client_ip(request))  # once built: the next export shows it
     stamp = clock.now().strftime("%Y%m%d")
 
     def chunks():  # noqa: ANN202
