@@ -46,6 +46,8 @@ CONTEXT_WEIGHT = 0.6  # a sentence under a matching FAQ question / heading gets 
 CUE_WEIGHT = 0.35  # words that only say what kind of fact is wanted ("price", "horaires") weigh this share
 FACT_BOOST = 1.5  # a sentence carrying the kind of fact asked for (an amount for "how much?") scores this much more
 TYPED_COVERAGE = 0.45  # ...but a typed question answered by a line with that kind of fact needs less
+TYPED_CONFIDENT, TYPED_CONFIDENT_COVERAGE = 0.25, 0.3  # ...and less again when retrieval is confident and the best
+# line itself has it ("combien de temps pour l'embrayage sur une petite voiture ?": "Kit embrayage (citadine): 5 h")
 NEXT_SENTENCE = 2  # a question not about a typed fact: the sentence after the best one joins it (the fact follows)
 FACT_MISSING = 0.6  # ...and one without it, this much less
 RANK_DECAY = 0.85  # a sentence of the passage ranked n-th by retrieval weighs RANK_DECAY ** n
@@ -178,6 +180,8 @@ class LocalChatModel:
         needed = self.min_coverage if len(asked) != 2 else 0.5  # two words: what it is about decides (below)
         if ask.fact and not ask.yes_no and facts.has_fact(ask.fact, " ".join(s.text for s in chosen)):
             needed = min(needed, TYPED_COVERAGE)  # "how much…?" answered by a line with an amount
+            if context.confidence >= TYPED_CONFIDENT and facts.has_fact(ask.fact, best.text):
+                needed = min(needed, TYPED_CONFIDENT_COVERAGE)  # a confident passage, the best line has the fact
         if coverage < needed and not (foreign and (best.score <= 0 or coverage >= needed / 2)):
             return None
         absent = asked - set().union(*(s.matched for s in sentences))  # words no candidate passage has
