@@ -26,6 +26,7 @@ from jasping.web.api import (
     knowledge,
     leads,
     me,
+    mfa,
     organization,
     privacy,
     privacy_requests,
@@ -38,6 +39,7 @@ from jasping.web.dashboard import (
     knowledge_views,
     playground_views,
     privacy_views,
+    security_views,
 )
 from jasping.web.dashboard import views as dashboard
 from jasping.web.webhooks import twilio as twilio_webhooks
@@ -73,6 +75,7 @@ def create_app() -> FastAPI:
     app.include_router(ops.router)
     for module in (
         auth,
+        mfa,
         agents,
         keys,
         knowledge,
@@ -99,6 +102,7 @@ def create_app() -> FastAPI:
     app.include_router(integrations_views.router)
     app.include_router(playground_views.router)
     app.include_router(privacy_views.router)
+    app.include_router(security_views.router)
     app.include_router(account_views.router)
     app.include_router(widget_script.router)
     app.include_router(appointment_links.router)

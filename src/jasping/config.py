@@ -40,7 +40,17 @@ class Settings(BaseSettings):
     google_client_id: str | None = None
     google_client_secret: str | None = Field(default=None, repr=False)
 
-    session_days: int = 14
+    # Login sessions (security/sessions.py): ended after this long without a request, and at the latest this long
+    # after log-in; sensitive actions (MFA changes, API keys, exports, deletions, integration secrets) need the
+    # password or a second-factor code entered within `step_up_minutes`.
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    step_up_minutes: int = 10
+    password_reset_minutes: int = 30  # how long a password-reset link works (once)
+    # Two-step verification by SMS goes through the platform's own Twilio number; it is offered once all three are set.
+    sms_twilio_account_sid: str | None = None
+    sms_twilio_auth_token: str | None = Field(default=None, repr=False)
+    sms_from: str | None = None
     max_upload_mb: int = 25
     # Public web-chat limits per minute (0 disables one): sessions per visitor IP, messages per conversation,
     # messages per agent (all visitors together).

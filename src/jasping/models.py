@@ -17,6 +17,7 @@ from jasping.privacy.models import ConsentRecord
 from jasping.privacy.requests import DataRequest
 from jasping.scheduling.models import Appointment
 from jasping.security.audit import AuditCheckpoint, AuditEvent
+from jasping.security.mfa_models import AuthChallenge, MfaFactor, OrgSecurityPolicy, RecoveryCode
 from jasping.security.sessions import LoginSession
 from jasping.tenancy.models import ApiKey, Membership, Organization, User
 
@@ -28,6 +29,7 @@ __all__ = [
     "Appointment",
     "AuditCheckpoint",
     "AuditEvent",
+    "AuthChallenge",
     "Base",
     "ChannelConnection",
     "Chunk",
@@ -50,8 +52,11 @@ __all__ = [
     "LeadSync",
     "LoginSession",
     "Membership",
+    "MfaFactor",
     "Message",
+    "OrgSecurityPolicy",
     "Organization",
+    "RecoveryCode",
     "Source",
     "User",
 ]

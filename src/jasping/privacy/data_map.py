@@ -135,12 +135,39 @@ DATA_MAP: tuple[Entry, ...] = (
     # ---- security and access logs ------------------------------------------------------------------
     Entry(
         "login_sessions",
-        ("user_id", "created_at", "expires_at"),
+        ("user_id", "created_at", "expires_at", "last_seen_at", "auth_at", "user_agent", "ip_prefix"),
         USER,
         "security_log",
         "until the session expires",
         DELETE,
         "keep a member logged in",
+    ),
+    Entry(
+        "mfa_factors",
+        ("user_id", "secret", "phone", "confirmed_at", "last_used_step", "last_used_at"),
+        USER,
+        "account",
+        "while two-step verification is on; deleted when it is turned off or with the account",
+        DELETE,
+        "the second step of logging in (authenticator secret and phone encrypted at rest)",
+    ),
+    Entry(
+        "mfa_recovery_codes",
+        ("user_id", "code_hash", "used_at"),
+        USER,
+        "account",
+        "until regenerated, two-step verification is turned off, or the account is deleted",
+        DELETE,
+        "log in when the second factor is lost (keyed hashes only)",
+    ),
+    Entry(
+        "auth_challenges",
+        ("user_id", "token_hash", "code_hash", "phone"),
+        USER,
+        "security_log",
+        "until it expires (10 minutes for codes, the reset link's lifetime)",
+        DELETE,
+        "two-step log-ins in progress, SMS codes and password-reset links (hashes only)",
     ),
     Entry(
         "audit_events",
@@ -307,6 +334,7 @@ NOT_PERSONAL_TABLES: dict[str, str] = {
     "channel_connections": "the business's WhatsApp or Twilio number and provider secrets",
     "data_keys": "wrapped encryption keys",
     "audit_checkpoints": "a sequence number and a hash where the audit chain restarts",
+    "org_security_policies": "an organization's security rules (whether its members must use two-step verification)",
     "job_runs": "when each periodic job ran, with counts",
     "contact_erasures": "the record of an erasure: counts per table and the random id of a contact that no longer "
     "exists (kept as proof of the erasure, GDPR art. 5(2))",

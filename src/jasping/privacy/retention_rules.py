@@ -27,6 +27,7 @@ from jasping.privacy.retention import (
     remove_stored_files,
 )
 from jasping.scheduling.models import Appointment
+from jasping.security.mfa_models import AuthChallenge
 from jasping.security.sessions import LoginSession
 
 # Tables of the data map without a rule of their own, and why.
@@ -39,6 +40,8 @@ NO_RULE = {
     "file_copies": "deleted with its file (foreign key cascade)",
     "lead_syncs": "deleted with its lead (foreign key cascade)",
     "audit_events": "dropped from the start of the chain with a checkpoint (retention._audit_retention)",
+    "mfa_factors": "kept while two-step verification is on; deleted when turned off, or with the account (cascade)",
+    "mfa_recovery_codes": "replaced when regenerated; deleted when two-step verification is off, or with the account",
 }
 
 
@@ -144,6 +147,7 @@ for _rule in (
     Rule("consent_records", "marketing_consent", ConsentRecord, _marketing_consent_expired),
     Rule("contacts", "conversation", Contact, _contacts_expired),
     Rule("login_sessions", "security_log", LoginSession, lambda ctx: LoginSession.expires_at <= ctx.now),
+    Rule("auth_challenges", "security_log", AuthChallenge, lambda ctx: AuthChallenge.expires_at <= ctx.now),
 ):
     register(_rule)
 

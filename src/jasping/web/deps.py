@@ -20,7 +20,7 @@ from jasping import clock
 from jasping.config import get_settings
 from jasping.db import ScopedSession, get_engine, open_session
 from jasping.errors import Forbidden, NotFound, Unauthorized
-from jasping.security import sessions
+from jasping.security import mfa, sessions
 from jasping.security.audit import Actor
 from jasping.tenancy import service as tenancy
 from jasping.tenancy.models import ApiKey, Role, User
@@ -107,13 +107,26 @@ def _same_origin(request: Request) -> bool:
 
 
 def login_from_cookie(request: Request, db: ScopedSession) -> tuple[sessions.LoginSession, User] | None:
+    """The live session of the cookie and its user (the session's idle clock restarts), or None."""
     login = sessions.lookup(db, request.cookies.get(sessions.COOKIE))
     if login is None:
         return None
     user = db.get(User, login.user_id)
     if user is None or not user.is_active:
         return None
+    sessions.touch(db, login, writing=request.method not in SAFE_METHODS)
     return login, user
+
+
+def check_cookie_csrf(request: Request, login: sessions.LoginSession) -> None:
+    """A cookie-authenticated write must come from our origin and carry either a JSON body (a cross-site form
+    cannot send one) or the session's X-CSRF-Token header."""
+    if request.method in SAFE_METHODS:
+        return
+    json_body = request.headers.get("content-type", "").startswith("application/json")
+    token_ok = hmac.compare_digest(request.headers.get("x-csrf-token", ""), login.csrf_token)
+    if not _same_origin(request) or not (json_body or token_ok):
+        raise Forbidden("cross-site request refused: send JSON or the X-CSRF-Token header", code="csrf")
 
 
 def _principal_from_login(
@@ -125,6 +138,12 @@ def _principal_from_login(
     member = tenancy.membership(db, user_id=user.id, org_id=org_id)
     if member is None:
         raise NotFound("no such organization")
+    if mfa.enrolment_required(db, user_id=user.id, org_id=org_id):
+        raise MfaEnrolmentRequired(
+            "this organization requires two-step verification: set it up first (POST /api/v1/auth/mfa/totp, "
+            "or the dashboard's Security page)",
+            code="mfa_enrolment_required",
+        )
     principal = Principal(org_id, Role(member.role), Actor("user", user.id, client_ip(request)), user, login)
     scope_to(db, org_id)
     return principal
@@ -145,13 +164,7 @@ def api_principal(request: Request, db: DbSession) -> Principal:
     found = login_from_cookie(request, db)
     if found is None:
         raise Unauthorized("authenticate with an API key (Authorization: Bearer …) or log in", code="unauthenticated")
-    if request.method not in SAFE_METHODS:
-        # CSRF: a cookie-authenticated write must come from our origin and carry either a JSON body
-        # (a cross-site form cannot send one) or the session's X-CSRF-Token header.
-        json_body = request.headers.get("content-type", "").startswith("application/json")
-        token_ok = hmac.compare_digest(request.headers.get("x-csrf-token", ""), found[0].csrf_token)
-        if not _same_origin(request) or not (json_body or token_ok):
-            raise Forbidden("cross-site request refused: send JSON or the X-CSRF-Token header", code="csrf")
+    check_cookie_csrf(request, found[0])
     return _principal_from_login(request, db, *found, request.headers.get("x-organization"))
 
 
@@ -169,3 +182,79 @@ def requires(role: Role) -> Callable[[Principal], Principal]:
 
 
 AdminPrincipal = Annotated[Principal, Depends(requires(Role.admin))]
+
+
+# ---- the logged-in person (not acting in an organization) and step-up ---------------------------
+@dataclass
+class Account:
+    """A person calling with their session cookie, for what concerns them alone (their MFA, their sessions)."""
+
+    user: User
+    login: sessions.LoginSession
+    actor: Actor
+
+
+def current_account(request: Request, db: DbSession) -> Account:
+    """The logged-in user (cookie only: API keys belong to an organization, not a person); CSRF-checked writes."""
+    found = login_from_cookie(request, db)
+    if found is None:
+        raise Unauthorized("log in first", code="unauthenticated")
+    check_cookie_csrf(request, found[0])
+    login, user = found
+    return Account(user, login, Actor("user", user.id, client_ip(request)))
+
+
+CurrentAccount = Annotated[Account, Depends(current_account)]
+
+
+class MfaEnrolmentRequired(Forbidden):
+    """The organization requires two-step verification and this member has not set it up."""
+
+
+class ReauthenticationRequired(Forbidden):
+    code = "reauthentication_required"
+
+
+def check_recent_auth(login: sessions.LoginSession | None) -> None:
+    """403 `reauthentication_required` unless the password or a second-factor code was entered recently."""
+    if login is not None and not sessions.recently_authenticated(login):
+        minutes = get_settings().step_up_minutes
+        raise ReauthenticationRequired(
+            f"confirm it is you: enter your password or a code (POST /api/v1/auth/reauthenticate) — sensitive actions "
+            f"need it within the last {minutes} minutes — then try again"
+        )
+
+
+def require_recent_auth(principal: CurrentPrincipal) -> Principal:
+    """A dependency for sensitive actions (API keys, exports, deletions, integration secrets): a cookie session
+    must have re-authenticated within `step_up_minutes`. API keys pass: they are machine credentials that cannot
+    re-authenticate, and only an admin can create one."""
+    check_recent_auth(principal.login)
+    return principal
+
+
+RecentAuth = Annotated[Principal, Depends(require_recent_auth)]
+
+
+def require_recent_auth_account(account: CurrentAccount) -> Account:
+    """The same step-up rule for a person's own settings (two-step verification changes)."""
+    check_recent_auth(account.login)
+    return account
+
+
+RecentAccount = Annotated[Account, Depends(require_recent_auth_account)]
+
+
+# ---- the platform's operator ----------------------------------------------------------------------
+def require_operator(principal: CurrentPrincipal, db: DbSession) -> Principal:
+    """A person logged in who operates the platform (`jasping operator grant EMAIL`), else 403. API keys belong to an
+    organization and never pass. Operator work is platform work: the session is no longer scoped to an organization."""
+    from jasping.tenancy.operators import is_operator
+
+    if principal.user is None or not is_operator(db, principal.user.id):
+        raise Forbidden("only the platform's operator may do this (log in as an operator)", code="operator_only")
+    db.info.pop("org_id", None)
+    return principal
+
+
+OperatorPrincipal = Annotated[Principal, Depends(require_operator)]

@@ -36,8 +36,9 @@ _CODES = {
 class LoginRequired(Exception):
     """A dashboard page needs a logged-in user."""
 
-    def __init__(self, next_url: str = "/"):
+    def __init__(self, next_url: str = "/", location: str | None = None):
         self.next_url = next_url
+        self.location = location  # somewhere else than the log-in page (the Security page to set up MFA)
 
 
 def wants_json(request: Request) -> bool:
@@ -84,7 +85,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
+        return RedirectResponse(exc.location or f"/login?next={exc.next_url}", status_code=303)
 
     @app.exception_handler(TenantMismatch)
     async def _tenant(request: Request, exc: TenantMismatch) -> Response:

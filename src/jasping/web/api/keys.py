@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from jasping.tenancy import service as tenancy
 from jasping.tenancy.models import Role
 from jasping.web.api import API
-from jasping.web.deps import AdminPrincipal, DbSession
+from jasping.web.deps import AdminPrincipal, DbSession, RecentAuth
 
 router = APIRouter(prefix=f"{API}/api-keys", tags=["api keys"])
 
@@ -42,8 +42,9 @@ def list_keys(principal: AdminPrincipal, db: DbSession) -> dict:
 
 
 @router.post("", status_code=201, response_model=ApiKeyCreated)
-def create_key(body: ApiKeyCreate, principal: AdminPrincipal, db: DbSession) -> ApiKeyCreated:
-    """A new key; `secret` appears in this response only."""
+def create_key(body: ApiKeyCreate, principal: AdminPrincipal, db: DbSession, _recent: RecentAuth) -> ApiKeyCreated:
+    """A new key; `secret` appears in this response only. From a browser session, needs a recent password or code
+    (403 `reauthentication_required`: `POST /api/v1/auth/reauthenticate`, then retry)."""
     if body.role is Role.owner and principal.role is not Role.owner:
         body.role = Role.admin
     new = tenancy.create_api_key(

@@ -24,6 +24,10 @@ FLASH = {
     "source_added": "Source added; it is being read.",
     "source_deleted": "Source deleted.",
     "source_refreshing": "Re-crawl started.",
+    "mfa_required": "Your organization requires two-step verification: set it up to continue.",
+    "session_revoked": "Session logged out.",
+    "sessions_revoked": "Logged out everywhere else.",
+    "password_changed": "Password changed. Log in with your new password.",
 }
 
 

@@ -18,14 +18,21 @@ from jasping.agents.booking import BookingInvalid
 from jasping.agents.models import Agent
 from jasping.agents.schemas import AgentCreate, AgentUpdate
 from jasping.errors import DomainError, Forbidden, Unauthorized
-from jasping.security import sessions
+from jasping.security import mfa, sessions
 from jasping.tenancy import service as tenancy
 from jasping.tenancy.models import Organization, Role
-from jasping.web.api.auth import set_session_cookie
+from jasping.web.api.auth import clear_session_cookie, set_session_cookie, start_session
 from jasping.web.api.organization import OrganizationUpdate
 from jasping.web.dashboard.booking_form import DAYS, booking_form, booking_problem, booking_settings, booking_submitted
 from jasping.web.dashboard.render import LANG_COOKIE, language, render
-from jasping.web.deps import DbSession, Principal, _principal_from_login, client_ip, login_from_cookie
+from jasping.web.deps import (
+    DbSession,
+    MfaEnrolmentRequired,
+    Principal,
+    _principal_from_login,
+    client_ip,
+    login_from_cookie,
+)
 from jasping.web.errors import LoginRequired
 
 router = APIRouter(include_in_schema=False)
@@ -46,8 +53,10 @@ def dashboard_principal(request: Request, db: DbSession) -> Principal:
     found = login_from_cookie(request, db)
     if found is None:
         raise LoginRequired(quote(request.url.path))
-    principal = _principal_from_login(request, db, *found, None)
-    return principal
+    try:
+        return _principal_from_login(request, db, *found, None)
+    except MfaEnrolmentRequired as exc:  # the organization requires MFA: set it up first
+        raise LoginRequired(location="/security?flash=mfa_required") from exc
 
 
 Member = Annotated[Principal, Depends(dashboard_principal)]
@@ -111,8 +120,11 @@ def login_submit(
     except Unauthorized as exc:
         db.commit()
         return _anon(request, "login.html", 401, error=exc.message, email=email)
-    orgs = tenancy.memberships(db, user.id)
-    token, _ = sessions.start(db, user_id=user.id, org_id=orgs[0][1].id if orgs else None)
+    if mfa.methods(db, user.id):  # the second step, on its own page
+        from jasping.web.dashboard.security_views import mfa_step
+
+        return mfa_step(db, user.id, _safe_next(next))
+    token, _ = start_session(request, db, user)
     response = _redirect(_safe_next(next))
     set_session_cookie(response, token)
     return response
@@ -150,18 +162,22 @@ def register_submit(
     except DomainError as exc:
         db.rollback()
         return _anon(request, "register.html", exc.status, error=exc.message, form=form)
-    token, _ = sessions.start(db, user_id=user.id, org_id=org.id)
+    token, _ = start_session(request, db, user)
     response = _redirect("/agents/new")
     set_session_cookie(response, token)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, db: DbSession, principal: Member, csrf: Csrf) -> Response:
-    check_csrf(principal, csrf)
+def logout(request: Request, db: DbSession, csrf: Csrf) -> Response:
+    found = login_from_cookie(request, db)  # not `Member`: one sent to set up MFA may still log out
+    if found is None:
+        return _redirect("/login")
+    if not hmac.compare_digest(found[0].csrf_token, csrf or ""):
+        raise Forbidden("the form expired; please try again", code="csrf")
     sessions.end(db, request.cookies.get(sessions.COOKIE))
     response = _redirect("/login")
-    response.delete_cookie(sessions.COOKIE, path="/")
+    clear_session_cookie(response)
     return response
 
 
@@ -427,6 +443,8 @@ def key_create(
 ) -> Response:
     check_csrf(principal, csrf)
     principal.require(Role.admin)
+    if not sessions.recently_authenticated(principal.login):
+        return _redirect("/security/reauth?next=/api-keys")
     new = tenancy.create_api_key(db, org_id=principal.org_id, name=name, actor=principal.actor)
     return _page(request, "keys.html", principal, db, 201, keys=tenancy.list_api_keys(db), new_secret=new.secret)
 
