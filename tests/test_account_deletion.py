@@ -152,9 +152,12 @@ def test_only_the_account_holder_with_the_password_deletes(client, make_org) -> 
 def test_the_dashboard_deletes_the_account_and_the_settings_offer_the_download(client, smtp) -> None:
     canary = register(client, CANARY["name"], CANARY["email"], "Canary Co")
     settings = canary.get("/settings")
-    assert settings.status_code == 200 and "/api/v1/me/export" in settings.text
+    assert settings.status_code == 200 and "/account/export" in settings.text
     page = canary.get("/account")
     assert page.status_code == 200 and "Canary Co" in page.text  # erased with the account: said before
+    canary.cookies.set("jasping_lang", "fr")
+    assert "Supprimer mon compte" in canary.get("/account").text
+    canary.cookies.set("jasping_lang", "en")
     csrf = canary.me["csrf_token"]
     wrong = canary.post("/account/delete", data={"csrf_token": csrf, "password": "nope"})
     assert wrong.status_code == 403

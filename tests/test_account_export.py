@@ -102,3 +102,21 @@ def test_marketing_consent_is_granted_and_withdrawn_with_its_history(client, mak
     with get_engine().connect() as conn:
         hashes = conn.execute(text("SELECT ip_hash FROM account_consents")).scalars().all()
     assert len(hashes) == 2 and all(h and "testclient" not in h and len(h) == 64 for h in hashes)
+
+
+def test_the_export_asks_for_the_password_again_after_a_while(client, make_org, monkeypatch) -> None:
+    from datetime import timedelta
+
+    from jasping import clock
+
+    org = make_org()
+    later = clock.now() + timedelta(minutes=11)  # past step_up_minutes, within the session's idle time
+    monkeypatch.setattr(clock, "now", lambda: later)
+    r = org.client.get("/api/v1/me/export")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "reauthentication_required"
+    page = org.client.get("/account/export", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/security/reauth")
+    assert org.client.post("/api/v1/auth/reauthenticate", json={"password": org.password}).status_code == 200
+    assert org.client.get("/api/v1/me/export").status_code == 200
+    again = org.client.get("/account/export", follow_redirects=False)
+    assert again.headers["location"] == "/api/v1/me/export"

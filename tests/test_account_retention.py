@@ -39,7 +39,7 @@ def _logged_in(client, org) -> TestClient:  # noqa: ANN001
 def test_marketing_consent_is_kept_3_years_from_the_last_decision(client, make_org, travel) -> None:
     org = make_org()
     t0 = travel(travel.start.replace(day=15))
-    assert org.client.post("/api/v1/me/consents", json={"granted": True}).status_code == 201
+    assert _logged_in(client, org).post("/api/v1/me/consents", json={"granted": True}).status_code == 201
     retention.apply(now=_months(t0, 36) - DAY)
     assert _consents() == [(True,)]
     travel(_months(t0, 36) - DAY)
@@ -53,7 +53,7 @@ def test_marketing_consent_is_kept_3_years_from_the_last_decision(client, make_o
 def test_a_withdrawal_erases_the_grants_and_is_kept_3_years(client, make_org, travel) -> None:
     org = make_org()
     t0 = travel(travel.start.replace(day=15))
-    assert org.client.post("/api/v1/me/consents", json={"granted": True}).status_code == 201
+    assert _logged_in(client, org).post("/api/v1/me/consents", json={"granted": True}).status_code == 201
     t1 = travel(_months(t0, 1))
     assert _logged_in(client, org).post("/api/v1/me/consents", json={"granted": False}).status_code == 201
     retention.apply(now=t1 + DAY)

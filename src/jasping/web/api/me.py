@@ -4,7 +4,6 @@ cookie) may call them: an API key acts for an organization, not for a person."""
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -13,33 +12,24 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from jasping import clock
-from jasping.errors import Forbidden, Unauthorized
+from jasping.errors import Forbidden
 from jasping.privacy import account_consents, account_deletion, account_export
 from jasping.security import sessions
 from jasping.tenancy.models import User
 from jasping.web.api import API
-from jasping.web.deps import SAFE_METHODS, DbSession, _same_origin, client_ip, login_from_cookie
+from jasping.web.deps import Account, CurrentAccount, DbSession, check_recent_auth, client_ip
 
 router = APIRouter(prefix=API, tags=["account"])
 
 
-def account_holder(request: Request, db: DbSession) -> User:
-    """The logged-in user (cookie session); CSRF-checked on writes like every cookie-authenticated call."""
+def account_holder(request: Request, account: CurrentAccount) -> Account:
+    """The logged-in account holder (cookie session, CSRF-checked writes); an API key is refused, even with a cookie."""
     if request.headers.get("authorization"):
         raise Forbidden("account rights are the account holder's: log in, an API key cannot use them", code="user_only")
-    found = login_from_cookie(request, db)
-    if found is None:
-        raise Unauthorized("log in to use your account's rights", code="unauthenticated")
-    login, user = found
-    if request.method not in SAFE_METHODS:
-        json_body = request.headers.get("content-type", "").startswith("application/json")
-        token_ok = hmac.compare_digest(request.headers.get("x-csrf-token", ""), login.csrf_token)
-        if not _same_origin(request) or not (json_body or token_ok):
-            raise Forbidden("cross-site request refused: send JSON or the X-CSRF-Token header", code="csrf")
-    return user
+    return account
 
 
-AccountHolder = Annotated[User, Depends(account_holder)]
+AccountHolder = Annotated[Account, Depends(account_holder)]
 
 
 @router.get("/schemas/account-export.json", include_in_schema=True)
@@ -49,10 +39,13 @@ def account_export_schema() -> JSONResponse:
 
 
 @router.get("/me/export", response_class=StreamingResponse)
-def export(request: Request, user: AccountHolder, db: DbSession) -> StreamingResponse:
-    """Download My Data: a zip of `account.json` (see the schema), CSV files and the files you uploaded."""
-    archive = account_export.build(db, user)
-    account_export.track(user.id, ip=client_ip(request))  # once built: the next export shows it
+def export(request: Request, account: AccountHolder, db: DbSession) -> StreamingResponse:
+    """Download My Data: a zip of `account.json` (see the schema), CSV files and the files you uploaded. A sensitive
+    action: the password (or a second-factor code) must have been entered recently (403 `reauthentication_required`:
+    `POST /api/v1/auth/reauthenticate`)."""
+    check_recent_auth(account.login)
+    archive = account_export.build(db, account.user)
+    account_export.track(account.user.id, ip=client_ip(request))  # once built: the next export shows it
     stamp = clock.now().strftime("%Y%m%d")
 
     def chunks():  # noqa: ANN202
@@ -87,11 +80,11 @@ class DeletionOut(BaseModel):
 
 @router.delete("/me", status_code=202, response_model=DeletionOut)
 def delete_account(
-    body: DeleteIn, request: Request, response: Response, user: AccountHolder, db: DbSession
+    body: DeleteIn, request: Request, response: Response, account: AccountHolder, db: DbSession
 ) -> DeletionOut:
     """Delete your account: login is refused at once, and the account is erased after 30 days (with the
     organizations you are the only owner of) unless you open the restore link emailed to you."""
-    scheduled = account_deletion.request_deletion(db, user=user, password=body.password, ip=client_ip(request))
+    scheduled = account_deletion.request_deletion(db, user=account.user, password=body.password, ip=client_ip(request))
     response.delete_cookie(sessions.COOKIE, path="/")
     when = scheduled.deletion.erase_after
     return DeletionOut(
@@ -140,21 +133,21 @@ def _consents(db: DbSession, user: User) -> ConsentsOut:
 
 
 @router.get("/me/consents", response_model=ConsentsOut)
-def consents(user: AccountHolder, db: DbSession) -> ConsentsOut:
+def consents(account: AccountHolder, db: DbSession) -> ConsentsOut:
     """Your marketing consent now, the notice it refers to, and every decision kept."""
-    return _consents(db, user)
+    return _consents(db, account.user)
 
 
 @router.post("/me/consents", status_code=201, response_model=ConsentsOut)
-def decide(body: ConsentIn, request: Request, user: AccountHolder, db: DbSession) -> ConsentsOut:
+def decide(body: ConsentIn, request: Request, account: AccountHolder, db: DbSession) -> ConsentsOut:
     """Grant (`granted: true`) or withdraw (`false`) marketing consent; each decision is kept with its time."""
     account_consents.record(
         db,
-        user_id=user.id,
+        user_id=account.user.id,
         purpose=body.purpose,
         granted=body.granted,
         notice_version=body.notice_version,
         method="api",
         ip=client_ip(request),
     )
-    return _consents(db, user)
+    return _consents(db, account.user)

@@ -42,6 +42,14 @@ def account_page(request: Request, db: DbSession, principal: Member) -> Response
     return _account_page(request, db, principal)
 
 
+@router.get("/account/export")
+def account_export(principal: Member) -> Response:
+    """Download My Data from the dashboard: asks for the password again first unless it was entered recently."""
+    if not sessions.recently_authenticated(principal.login):
+        return RedirectResponse("/security/reauth?next=/account/export", status_code=303)
+    return RedirectResponse("/api/v1/me/export", status_code=303)
+
+
 @router.post("/account/consents")
 def account_consent(
     request: Request,
