@@ -16,7 +16,9 @@ from jasping.web.api import (
     agents,
     appointments,
     auth,
+    breaches,
     channels,
+    consents,
     contacts,
     conversations,
     evaluations,
@@ -25,6 +27,7 @@ from jasping.web.api import (
     keys,
     knowledge,
     leads,
+    legal_pages,
     me,
     mfa,
     organization,
@@ -34,9 +37,11 @@ from jasping.web.api import (
 from jasping.web.dashboard import (
     STATIC_DIR,
     account_views,
+    breach_views,
     channels_views,
     integrations_views,
     knowledge_views,
+    legal_views,
     playground_views,
     privacy_views,
     security_views,
@@ -91,6 +96,9 @@ def create_app() -> FastAPI:
         google_oauth,
         integrations,
         widget_api,
+        consents,
+        breaches,
+        legal_pages,
     ):
         app.include_router(module.router)
     app.include_router(contacts.router)
@@ -102,6 +110,8 @@ def create_app() -> FastAPI:
     app.include_router(integrations_views.router)
     app.include_router(playground_views.router)
     app.include_router(privacy_views.router)
+    app.include_router(legal_views.router)
+    app.include_router(breach_views.router)
     app.include_router(security_views.router)
     app.include_router(account_views.router)
     app.include_router(widget_script.router)

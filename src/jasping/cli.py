@@ -355,6 +355,41 @@ def audit_verify() -> None:
         sys.exit(1)
 
 
+@main.group()
+def operator() -> None:
+    """The platform's operators: who keeps the breach register and edits the public legal pages."""
+
+
+@operator.command("grant")
+@click.argument("email")
+def operator_grant(email: str) -> None:
+    """Make the user with EMAIL an operator of this server."""
+    from jasping.db import session_scope
+    from jasping.errors import DomainError
+    from jasping.tenancy import operators
+
+    _migrate_quietly()
+    try:
+        with session_scope() as s:
+            user_id = operators.grant(s, email)
+    except DomainError as exc:
+        _fail(exc.message)
+    click.echo(f"{email} ({user_id}) is an operator")
+
+
+@operator.command("revoke")
+@click.argument("email")
+def operator_revoke(email: str) -> None:
+    """EMAIL is no longer an operator."""
+    from jasping.db import session_scope
+    from jasping.tenancy import operators
+
+    _migrate_quietly()
+    with session_scope() as s:
+        done = operators.revoke(s, email)
+    click.echo(f"{email} is no longer an operator" if done else f"{email} was not an operator")
+
+
 def _register_subcommands() -> None:
     from jasping.cli_eval import eval_command
     from jasping.cli_kb import kb

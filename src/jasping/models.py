@@ -12,14 +12,17 @@ from jasping.jobs.models import JobRun
 from jasping.knowledge.models import Chunk, Document, Source
 from jasping.leads.models import Lead, LeadSync
 from jasping.privacy.account_models import AccountConsent, AccountDeletion
+from jasping.privacy.breaches_models import Breach, BreachOrganization
 from jasping.privacy.erasure_models import ContactErasure, ErasureTask
 from jasping.privacy.models import ConsentRecord
+from jasping.privacy.pages_models import LegalPage
 from jasping.privacy.requests import DataRequest
 from jasping.scheduling.models import Appointment
 from jasping.security.audit import AuditCheckpoint, AuditEvent
 from jasping.security.mfa_models import AuthChallenge, MfaFactor, OrgSecurityPolicy, RecoveryCode
 from jasping.security.sessions import LoginSession
 from jasping.tenancy.models import ApiKey, Membership, Organization, User
+from jasping.tenancy.operators import PlatformOperator
 
 __all__ = [
     "AccountConsent",
@@ -30,6 +33,8 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "AuthChallenge",
+    "Breach",
+    "BreachOrganization",
     "Base",
     "ChannelConnection",
     "Chunk",
@@ -48,6 +53,7 @@ __all__ = [
     "InboundEvent",
     "Integration",
     "JobRun",
+    "LegalPage",
     "Lead",
     "LeadSync",
     "LoginSession",
@@ -56,6 +62,7 @@ __all__ = [
     "Message",
     "OrgSecurityPolicy",
     "Organization",
+    "PlatformOperator",
     "RecoveryCode",
     "Source",
     "User",

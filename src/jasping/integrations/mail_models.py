@@ -12,7 +12,7 @@ from jasping import clock
 from jasping.crypto import EncryptedText
 from jasping.db import Base, TenantScoped, UtcDateTime
 
-KINDS = ("confirmation", "cancellation", "reminder", "lead_notice", "code")
+KINDS = ("confirmation", "cancellation", "reminder", "lead_notice", "code", "breach_notice")
 
 
 class Email(TenantScoped, Base):

@@ -20,6 +20,7 @@ from jasping.integrations.lead_sinks import LeadEvent, SinkError, lead_record, r
 from jasping.integrations.models import Integration
 from jasping.jobs import outbox
 from jasping.leads.models import Lead, LeadSync
+from jasping.privacy import consent
 from jasping.security import audit
 from jasping.security.audit import Actor
 
@@ -37,7 +38,8 @@ def sinks_for(session: Session, lead: Lead) -> list[Integration]:
     found = integrations.active(session, agent_id=lead.agent_id, types=types) + integrations.active(
         session, agent_id=None, types=types
     )
-    return [i for i in found if receives(i)]
+    # a marketing sink (settings "purpose": "marketing") only while the contact's marketing consent holds
+    return [i for i in found if receives(i) and consent.sink_allowed(session, lead.contact_id, i)]
 
 
 def queue_syncs(session: Session, lead: Lead, *, event: str) -> list[LeadSync]:

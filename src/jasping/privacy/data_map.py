@@ -306,7 +306,7 @@ DATA_MAP: tuple[Entry, ...] = (
     # ---- consent records --------------------------------------------------------------------------
     Entry(
         "consent_records",
-        ("contact_id", "conversation_id", "granted", "channel", "language"),
+        ("contact_id", "conversation_id", "granted", "channel", "language", "method", "ip_hash", "created_at"),
         CONTACT,
         "cookie_consent",
         "6 months from the record",
@@ -316,13 +316,42 @@ DATA_MAP: tuple[Entry, ...] = (
     ),
     Entry(
         "consent_records",
-        ("contact_id", "conversation_id", "granted", "channel", "language"),
+        ("contact_id", "conversation_id", "granted", "channel", "language", "method", "ip_hash", "created_at"),
         CONTACT,
         "marketing_consent",
         "3 years from the last consent; the grants erased once withdrawn",
         DELETE,
-        "show that the customer agreed to be contacted (GDPR art. 7(1))",
-        rows="purpose = contact_about_request",
+        "show that the customer agreed to be contacted, or to receive marketing (GDPR art. 7(1))",
+        rows="purpose in (contact_about_request, marketing)",
+    ),
+    Entry(
+        "consent_records",
+        ("user_id", "ip_hash", "created_at"),
+        USER,
+        "account",
+        "while the account is active (deleted with it)",
+        DELETE,
+        "show that the person signing up was shown the platform's privacy notice",
+        rows="purpose = account_privacy_notice",
+    ),
+    # ---- the platform's operators and its public pages ----------------------------------------------
+    Entry(
+        "platform_operators",
+        ("user_id", "granted_at"),
+        USER,
+        "account",
+        "while the person operates the platform (revoked with `jasping operator revoke`, or with the account)",
+        DELETE,
+        "who may keep the breach register and edit the public legal pages",
+    ),
+    Entry(
+        "legal_pages",
+        ("published_by",),
+        USER,
+        "account",
+        "kept with the version (the account's id is cleared when the account is erased)",
+        ANONYMISE,
+        "who published each version of a public legal page",
     ),
 )
 
@@ -336,6 +365,9 @@ NOT_PERSONAL_TABLES: dict[str, str] = {
     "audit_checkpoints": "a sequence number and a hash where the audit chain restarts",
     "org_security_policies": "an organization's security rules (whether its members must use two-step verification)",
     "job_runs": "when each periodic job ran, with counts",
+    "breaches": "the breach register: what happened, categories of data and approximate counts, never the records",
+    "breach_organizations": "which businesses a breach affected, how many of their contacts, and the notice sent to "
+    "the business",
     "contact_erasures": "the record of an erasure: counts per table and the random id of a contact that no longer "
     "exists (kept as proof of the erasure, GDPR art. 5(2))",
     "erasure_tasks": "copies to delete elsewhere after an erasure: a storage reference, a sheet range, a Drive id or "
@@ -350,6 +382,7 @@ NOT_PERSONAL_COLUMNS: dict[tuple[str, str], str] = {
     ("integrations", "name"): "a label of the connected service",
     ("appointments", "service_name"): "the business's service booked",
     ("consent_records", "wording"): "the notice's text, the same for everyone",
+    ("legal_pages", "body"): "the text of a public page, the same for everyone",
     ("audit_events", "actor_type"): "user, api_key, system or visitor",
     ("login_sessions", "token_hash"): "a hash of a random cookie token",
     ("login_sessions", "csrf_token"): "a random anti-forgery token",

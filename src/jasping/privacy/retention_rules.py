@@ -32,6 +32,9 @@ from jasping.security.sessions import LoginSession
 
 # Tables of the data map without a rule of their own, and why.
 NO_RULE = {
+    "platform_operators": "kept while the person operates the platform; deleted with the account (cascade)",
+    "legal_pages": "every version of a public page is kept as proof of what was shown; the publisher's id is cleared "
+    "with the account",
     "account_deletions": "deleted with the account (foreign key cascade); a restored one stays as its history",
     "organizations": "kept while the account is active",
     "memberships": "kept while the account is active",
@@ -89,20 +92,26 @@ def _cookie_consent_expired(ctx: Context) -> ColumnElement[bool]:
 
 
 def _marketing_consent_expired(ctx: Context) -> ColumnElement[bool]:
-    """3 years after the contact's last record for the purpose; a grant at once when a withdrawal follows it."""
+    """Being contacted and marketing: 3 years after the contact's last record for the purpose; a grant at once when a
+    withdrawal follows it (the withdrawal itself is kept, so that nobody writes to the person by mistake)."""
     cutoff = MARKETING_CONSENT.before(ctx.now)
     other = aliased(ConsentRecord)
     same = and_(other.contact_id == ConsentRecord.contact_id, other.purpose == ConsentRecord.purpose)
     recent = exists().where(same, other.created_at >= cutoff)
     withdrawn_later = exists().where(same, other.granted.is_(False), other.created_at > ConsentRecord.created_at)
     return and_(
-        ConsentRecord.purpose == consent.CONTACT,
+        ConsentRecord.purpose.in_(consent.MARKETING_PURPOSES),
         or_(
             and_(ConsentRecord.contact_id.is_(None), ConsentRecord.created_at < cutoff),
             and_(ConsentRecord.contact_id.is_not(None), ~recent),
             and_(ConsentRecord.granted.is_(True), withdrawn_later),
         ),
     )
+
+
+def _signup_notice_orphaned(ctx: Context) -> ColumnElement[bool]:
+    """A sign-up's record is kept while the account is and goes with it (cascade); one left without its account."""
+    return and_(ConsentRecord.purpose == consent.SIGNUP, ConsentRecord.user_id.is_(None))
 
 
 def _contacts_expired(ctx: Context) -> ColumnElement[bool]:
@@ -145,6 +154,7 @@ for _rule in (
     Rule("appointments", "appointment", Appointment, lambda ctx: Appointment.end < APPOINTMENT.before(ctx.now)),
     Rule("consent_records", "cookie_consent", ConsentRecord, _cookie_consent_expired),
     Rule("consent_records", "marketing_consent", ConsentRecord, _marketing_consent_expired),
+    Rule("consent_records", "account", ConsentRecord, _signup_notice_orphaned),
     Rule("contacts", "conversation", Contact, _contacts_expired),
     Rule("login_sessions", "security_log", LoginSession, lambda ctx: LoginSession.expires_at <= ctx.now),
     Rule("auth_challenges", "security_log", AuthChallenge, lambda ctx: AuthChallenge.expires_at <= ctx.now),

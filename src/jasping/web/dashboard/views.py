@@ -18,6 +18,7 @@ from jasping.agents.booking import BookingInvalid
 from jasping.agents.models import Agent
 from jasping.agents.schemas import AgentCreate, AgentUpdate
 from jasping.errors import DomainError, Forbidden, Unauthorized
+from jasping.privacy import consent
 from jasping.security import mfa, sessions
 from jasping.tenancy import service as tenancy
 from jasping.tenancy.models import Organization, Role
@@ -162,6 +163,7 @@ def register_submit(
     except DomainError as exc:
         db.rollback()
         return _anon(request, "register.html", exc.status, error=exc.message, form=form)
+    consent.record_signup_notice(db, user_id=user.id, org_id=org.id, lang=lang, ip=client_ip(request))
     token, _ = start_session(request, db, user)
     response = _redirect("/agents/new")
     set_session_cookie(response, token)
@@ -179,12 +181,6 @@ def logout(request: Request, db: DbSession, csrf: Csrf) -> Response:
     response = _redirect("/login")
     clear_session_cookie(response)
     return response
-
-
-@router.get("/privacy")
-def privacy(request: Request) -> Response:
-    """What the platform keeps about people who chat with an agent, and for how long (public)."""
-    return render(request, "privacy.html")
 
 
 @router.get("/lang/{code}")

@@ -23,6 +23,7 @@ from jasping.conversations import service as conversations
 from jasping.conversations.models import Conversation
 from jasping.errors import Forbidden, Invalid, TooLarge
 from jasping.privacy import consent as consents
+from jasping.privacy import pages
 from jasping.security import ratelimit
 from jasping.security.ratelimit import Limit
 from jasping.web.api import API
@@ -44,6 +45,7 @@ class SessionOut(BaseModel):
     languages: list[str]
     color: str | None = None
     max_file_mb: int  # the largest file the visitor may send
+    privacy_url: str  # the agent's privacy notice, linked from the consent notice (privacy.pages)
 
 
 class MessageIn(BaseModel):
@@ -97,6 +99,7 @@ class ConsentOut(BaseModel):
     id: str
     purpose: str
     recorded_at: str
+    notice_version: str | None = None  # the agent's privacy notice in force, e.g. agent_notice/v2
 
 
 class HistoryItem(BaseModel):
@@ -170,6 +173,7 @@ def start_session(public_key: str, request: Request, db: DbSession, body: Sessio
         languages=list(agent.languages or ["en"]),
         color=agent.widget_color,
         max_file_mb=settings.widget_max_file_mb,
+        privacy_url=pages.agent_notice_url(agent),
     )
 
 
@@ -335,12 +339,21 @@ def record_consent(conversation_id: str, body: ConsentIn, request: Request, db: 
     ratelimit.check(
         Limit("widget-messages-conversation", get_settings().widget_messages_per_conversation), conversation.id
     )
+    language = (body.language or "")[:8] or conversation.language
+    notice = pages.agent_notice_in_force(db, agent, (language or "en")[:2])  # the version in force is recorded
     row, _ = consents.record_once(
         db,
         conversation,
         purpose=consents.CHAT_NOTICE,
         wording=conversations.clean_text(body.wording),
-        policy_url=body.policy_url if body.policy_url and body.policy_url.startswith(("https://", "http://")) else None,
-        language=(body.language or "")[:8] or conversation.language,
+        policy_url=body.policy_url
+        if body.policy_url and body.policy_url.startswith(("https://", "http://"))
+        else pages.agent_notice_url(agent),
+        language=language,
+        notice_version=notice.label,
+        method="implied_by_message",  # the widget records it when the visitor sends a message under the notice
+        ip=client_ip(request),
     )
-    return ConsentOut(id=row.id, purpose=row.purpose, recorded_at=row.created_at.isoformat())
+    return ConsentOut(
+        id=row.id, purpose=row.purpose, recorded_at=row.created_at.isoformat(), notice_version=row.notice_version
+    )

@@ -1,7 +1,7 @@
 /*! JasPing chat widget. Embed with
  * <script src="https://HOST/widget.js" data-agent="PUBLIC_KEY" async></script>
  * Optional attributes: data-color (accent), data-position (left|right), data-lang (en|fr|ar),
- * data-privacy-url (the privacy policy linked from the consent notice).
+ * data-privacy-url (the privacy policy linked from the consent notice; default: the agent's privacy notice).
  * Dependency-free; renders inside an open Shadow DOM; the only global is window.JasPing.
  */
 (function () {
@@ -106,7 +106,9 @@
       return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : fallback;
     } catch (e) { return fallback; }
   };
-  var privacyUrl = attr('privacy-url') === '#' ? '#' : safeUrl(attr('privacy-url'), '#');
+  // Without data-privacy-url, the agent's own privacy notice on JasPing (edited by the business, or generated).
+  var privacyUrl = attr('privacy-url') === '#' ? '#'
+    : safeUrl(attr('privacy-url'), BASE + '/legal/agents/' + encodeURIComponent(KEY) + '/privacy');
   var accent = attr('color');
   if (!accent || !(window.CSS && CSS.supports && CSS.supports('color', accent))) accent = '#2563eb';
   var pageRtl = function () {
