@@ -22,13 +22,15 @@ PLATFORM_TABLES = {
     "auth_challenges": "a user's log-in, SMS and password-reset challenges in progress",
     "org_security_policies": "one row per organization, keyed by org_id (read before the session is scoped)",
     "job_runs": "the periodic schedule",
+    "invoices": "billing records kept 10 years, also after their organization is erased (org_id set to NULL)",
+    "stripe_events": "Stripe events received once, before their organization is known",
+    "account_deletions": "an account's deletion request (accounts are not an organization's)",
+    "account_consents": "an account holder's marketing consent (JasPing is controller)",
+    "data_requests": "data-subject requests of users (no organization) and of contacts (org_id set, filtered by hand)",
     "platform_operators": "the people who run the platform (not a role in an organization)",
     "legal_pages": "the operator's public pages, and agents' notices (org_id set; read publicly by the agent's key)",
     "breaches": "the operator's breach register (one breach may affect many organizations)",
     "breach_organizations": "the businesses a breach affected; written by the operator, never by the organization",
-    "account_deletions": "an account's deletion request (accounts are not an organization's)",
-    "account_consents": "an account holder's marketing consent (JasPing is controller)",
-    "data_requests": "data-subject requests of users (no organization) and of contacts (org_id set, filtered by hand)",
 }
 
 

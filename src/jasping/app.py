@@ -16,6 +16,7 @@ from jasping.web.api import (
     agents,
     appointments,
     auth,
+    billing,
     breaches,
     channels,
     consents,
@@ -37,6 +38,7 @@ from jasping.web.api import (
 from jasping.web.dashboard import (
     STATIC_DIR,
     account_views,
+    billing_views,
     breach_views,
     channels_views,
     integrations_views,
@@ -47,6 +49,7 @@ from jasping.web.dashboard import (
     security_views,
 )
 from jasping.web.dashboard import views as dashboard
+from jasping.web.webhooks import stripe as stripe_webhooks
 from jasping.web.webhooks import twilio as twilio_webhooks
 from jasping.web.webhooks import twilio_voice as twilio_voice_webhooks
 from jasping.web.webhooks import whatsapp as whatsapp_webhooks
@@ -91,6 +94,7 @@ def create_app() -> FastAPI:
         conversations,
         leads,
         appointments,
+        billing,
         channels,
         evaluations,
         google_oauth,
@@ -114,9 +118,11 @@ def create_app() -> FastAPI:
     app.include_router(breach_views.router)
     app.include_router(security_views.router)
     app.include_router(account_views.router)
+    app.include_router(billing_views.router)
     app.include_router(widget_script.router)
     app.include_router(appointment_links.router)
     app.include_router(whatsapp_webhooks.router)
     app.include_router(twilio_webhooks.router)
     app.include_router(twilio_voice_webhooks.router)
+    app.include_router(stripe_webhooks.router)
     return app

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     whatsapp_graph_url: str = "https://graph.facebook.com/v21.0"
     twilio_api_url: str = "https://api.twilio.com"
     stripe_api_url: str = "https://api.stripe.com"
+    # Billing (docs/billing.md): off, with every feature and no limits, until the secret key is set.
+    stripe_secret_key: str | None = Field(default=None, repr=False)
+    stripe_webhook_secret: str | None = Field(default=None, repr=False)
+    stripe_price_starter: str | None = None  # the Stripe price ids of the paid plans (currency_options for MAD)
+    stripe_price_pro: str | None = None
+    billing_trial_days: int = 14  # a new organization uses the Pro plan this long without paying
+    billing_grace_days: int = 7  # after a failed payment, the paid plan is kept this long, then Free
     google_api_url: str = "https://www.googleapis.com"
     google_oauth_url: str = "https://oauth2.googleapis.com"  # token and revoke; consent at accounts.google.com
     google_client_id: str | None = None

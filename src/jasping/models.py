@@ -1,6 +1,7 @@
 """Imports every table so that `Base.metadata` is complete (migrations, tests, the data map)."""
 
 from jasping.agents.models import Agent
+from jasping.billing.models import BillingAccount, Invoice, StripeEvent, UsageCounter
 from jasping.channels.models import ChannelConnection, Delivery, InboundEvent
 from jasping.conversations.models import Contact, Conversation, ConversationFile, Message
 from jasping.crypto import DataKey
@@ -36,6 +37,7 @@ __all__ = [
     "Breach",
     "BreachOrganization",
     "Base",
+    "BillingAccount",
     "ChannelConnection",
     "Chunk",
     "ConsentRecord",
@@ -52,6 +54,7 @@ __all__ = [
     "FileCopy",
     "InboundEvent",
     "Integration",
+    "Invoice",
     "JobRun",
     "LegalPage",
     "Lead",
@@ -65,5 +68,7 @@ __all__ = [
     "PlatformOperator",
     "RecoveryCode",
     "Source",
+    "StripeEvent",
+    "UsageCounter",
     "User",
 ]

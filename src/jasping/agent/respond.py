@@ -17,6 +17,7 @@ from jasping.agent.llm import get_chat_model
 from jasping.agent.llm.base import AgentStep, ChatModel, TurnContext
 from jasping.agent.turn import PreparedTurn, finish_turn, read_turn, record_user_message
 from jasping.agents.models import Agent
+from jasping.billing import quota
 from jasping.config import get_settings
 from jasping.conversations.models import Conversation, Message
 from jasping.conversations.service import clean_text
@@ -66,6 +67,9 @@ def _begin(
     turn = read_turn(session, conversation=conversation, agent=agent, text=text, client_message_id=client_message_id)
     if turn.replay is not None:
         return Reply(None, turn.replay, replayed=True)
+    if quota.applies(session, conversation, turn.context.user_text, turn.context.language):  # billing's limit
+        turn.over_quota = True
+        return Begun(turn, dialogue=True)
     return Begun(turn, needs_dialogue(conversation, turn.context.user_text, turn.context.language))
 
 
@@ -76,6 +80,8 @@ def in_dialogue(org_id: str, turn: PreparedTurn, model: ChatModel, then: Then | 
         record_user_message(w, conversation=current, turn=turn)
         if turn.held:
             step = contacts.held_step(w, current, turn.context.language)
+        elif turn.over_quota:
+            step = quota.reply(w, current, turn.context.language)
         else:
             step = decide(w, conversation=current, turn=turn, model=model)
         message = finish_turn(w, conversation=current, turn=turn, step=step, model_name=model.name)

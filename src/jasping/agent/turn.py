@@ -18,8 +18,10 @@ from jasping.agent.hours import team_hours
 from jasping.agent.intents import detect_message_language
 from jasping.agent.llm.base import AgentStep, HistoryMessage, RetrievedPassage, TurnContext
 from jasping.agents.models import Agent
+from jasping.billing import usage
 from jasping.conversations import service as conversations
 from jasping.conversations.models import Conversation, Message
+from jasping.db import after_commit
 from jasping.errors import Invalid
 from jasping.knowledge import retrieval
 from jasping.tenancy.models import Organization
@@ -39,6 +41,7 @@ class PreparedTurn:
     client_message_id: str | None = None
     replay: Message | None = None  # the stored reply when this message is a retry of an answered one
     held: bool = False  # the contact is restricted (GDPR art. 18): stored for the team, not processed
+    over_quota: bool = False  # the organization used its month's messages: the polite reply (billing.quota)
 
 
 def read_turn(
@@ -108,6 +111,8 @@ def record_user_message(session: Session, *, conversation: Conversation, turn: P
     meta = {"client_message_id": turn.client_message_id} if turn.client_message_id else {}
     message = conversations.add_message(session, conversation, role="user", text=turn.context.user_text, meta=meta)
     turn.user_message_id = message.id
+    org_id, channel = conversation.org_id, conversation.channel
+    after_commit(session, lambda: usage.meter(org_id, channel))  # the usage meter: once per stored message
 
 
 def prepare_turn(

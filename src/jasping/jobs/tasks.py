@@ -208,6 +208,9 @@ def data_request_reminders() -> dict:
         return send_request_reminders(s)
 
 
+from jasping.billing import jobs as billing_jobs  # noqa: E402, F401 - its periodic job and its mail tasks
+
+
 def _register_with_huey() -> None:
     for job in REGISTRY.values():
 

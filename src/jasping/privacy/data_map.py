@@ -178,6 +178,25 @@ DATA_MAP: tuple[Entry, ...] = (
         KEEP,
         "security and accountability: who did what, when (ids and keyed IP hashes only)",
     ),
+    # ---- billing (JasPing is controller) -------------------------------------------------------------
+    Entry(
+        "billing_accounts",
+        ("stripe_customer_id",),
+        USER,
+        "account",
+        "while the account is active; dropped when the organization is erased",
+        DELETE,
+        "the organization's subscription: its Stripe customer, plan, status and period",
+    ),
+    Entry(
+        "invoices",
+        ("customer_name", "customer_email", "stripe_customer_id"),
+        USER,
+        "billing",
+        "10 years from issue, also after the account is erased (then without the link to the organization)",
+        KEEP,
+        "invoices and payment records (accounting and tax law); card numbers stay with Stripe",
+    ),
     # ---- conversations (the business is controller) -------------------------------------------------
     Entry(
         "contacts",
@@ -365,6 +384,8 @@ NOT_PERSONAL_TABLES: dict[str, str] = {
     "audit_checkpoints": "a sequence number and a hash where the audit chain restarts",
     "org_security_policies": "an organization's security rules (whether its members must use two-step verification)",
     "job_runs": "when each periodic job ran, with counts",
+    "usage_counters": "how many customer messages an organization received each month, and when it was warned",
+    "stripe_events": "ids, types and times of the Stripe events received and what they did (no payload)",
     "breaches": "the breach register: what happened, categories of data and approximate counts, never the records",
     "breach_organizations": "which businesses a breach affected, how many of their contacts, and the notice sent to "
     "the business",

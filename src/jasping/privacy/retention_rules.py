@@ -32,9 +32,6 @@ from jasping.security.sessions import LoginSession
 
 # Tables of the data map without a rule of their own, and why.
 NO_RULE = {
-    "platform_operators": "kept while the person operates the platform; deleted with the account (cascade)",
-    "legal_pages": "every version of a public page is kept as proof of what was shown; the publisher's id is cleared "
-    "with the account",
     "account_deletions": "deleted with the account (foreign key cascade); a restored one stays as its history",
     "organizations": "kept while the account is active",
     "memberships": "kept while the account is active",
@@ -42,9 +39,13 @@ NO_RULE = {
     "integrations": "kept until disconnected",
     "file_copies": "deleted with its file (foreign key cascade)",
     "lead_syncs": "deleted with its lead (foreign key cascade)",
+    "billing_accounts": "kept while the account is active; dropped when the organization is erased",
     "audit_events": "dropped from the start of the chain with a checkpoint (retention._audit_retention)",
     "mfa_factors": "kept while two-step verification is on; deleted when turned off, or with the account (cascade)",
     "mfa_recovery_codes": "replaced when regenerated; deleted when two-step verification is off, or with the account",
+    "platform_operators": "kept while the person operates the platform; deleted with the account (cascade)",
+    "legal_pages": "every version of a public page is kept as proof of what was shown; the publisher's id is cleared "
+    "with the account",
 }
 
 
@@ -161,4 +162,5 @@ for _rule in (
 ):
     register(_rule)
 
+from jasping.billing import jobs as _billing_jobs  # noqa: E402, F401 - invoices: 10 years
 from jasping.privacy import account_rules  # noqa: E402, F401 - accounts, users' consents, data requests
