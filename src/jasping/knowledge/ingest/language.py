@@ -1,10 +1,15 @@
-"""Language detection (langdetect, seeded) on a bounded sample, with a fast path for Arabic script."""
+"""Language detection (langdetect, seeded) on a bounded sample, with a fast path for Arabic script, and a small
+deterministic character n-gram scorer (`ngram_language`) that settles clear messages without langdetect."""
 
 from __future__ import annotations
 
+import math
 import re
 import threading
+from functools import lru_cache
+from pathlib import Path
 
+import numpy as np
 from langdetect import DetectorFactory, detect_langs, detector_factory
 from langdetect.lang_detect_exception import LangDetectException
 
@@ -58,6 +63,50 @@ def quick_language(text: str) -> str | None:
     ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
     (best, top), (_, second) = ranked[0], ranked[1]
     return best if top >= 5 and top >= 2 * second else None
+
+
+NGRAM_TABLE = Path(__file__).parent.parent / "data" / "language_ngrams.tsv"  # build_language_table.py
+_ALPHA = 0.5 / 10_000  # langdetect's smoothing of an n-gram a language's profile lacks
+_NON_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+@lru_cache(maxsize=1)
+def _ngram_table() -> tuple[tuple[str, ...], dict[str, int], np.ndarray]:
+    """Languages, n-gram -> row, and the log-probability matrix (rows: n-grams, columns: languages)."""
+    lines = NGRAM_TABLE.read_text(encoding="utf-8").splitlines()
+    langs = tuple(lines[0].lstrip("#").split("\t"))
+    column = {lang: i for i, lang in enumerate(langs)}
+    rows: dict[str, int] = {}
+    probs = np.zeros((len(lines) - 1, len(langs)))
+    for i, line in enumerate(lines[1:]):
+        gram, cells = line.split("\t")
+        rows[gram] = i
+        for cell in cells.split(","):
+            lang, ppm = cell.split(":")
+            probs[i, column[lang]] = int(ppm) / 1e6
+    return langs, rows, np.log(probs + _ALPHA)
+
+
+def _ngrams(text: str) -> list[str]:
+    grams = []
+    for word in _NON_LETTERS.findall(text.casefold()):
+        padded = f" {word} "
+        grams.extend(padded[i : i + n] for n in (1, 2, 3) for i in range(len(padded) - n + 1))
+    return [g for g in grams if g.strip()]
+
+
+def ngram_language(text: str) -> tuple[str | None, float, int]:
+    """Naive Bayes over the character 1-3-grams of the bundled table (langdetect's profiles of 22 Latin-script
+    languages): the best language, its lead over the runner-up in nats per n-gram, and the n-grams counted.
+    Deterministic and ~0.1 ms; (None, 0.0, 0) without known n-grams."""
+    langs, rows, logp = _ngram_table()
+    found = [rows[g] for g in _ngrams(text[:SAMPLE_CHARS]) if g in rows]
+    if not found:
+        return None, 0.0, 0
+    totals = logp[found].sum(axis=0)
+    second, best = np.argsort(totals)[-2:]
+    lead = float(totals[best] - totals[second]) / len(found)
+    return langs[best], (lead if math.isfinite(lead) else 0.0), len(found)
 
 
 def detect_language(text: str) -> str | None:
