@@ -396,11 +396,12 @@ def test_a_real_worker_killed_mid_delivery_loses_nothing(client, wa, graph, db_u
     monkeypatch.setattr(huey, "immediate", False)  # jobs go to the real queue, shared with the worker processes
     huey.flush()
     graph.hang(60)  # the first send never gets its answer
+    # Acknowledged with no worker running and nothing sent: the webhook only stores and queues, the work is the
+    # worker's (said without a stopwatch, which a busy CI machine makes flaky).
+    assert post_text(wa, "What are your opening hours?").status_code == 200
+    assert graph.sent() == [] and _delivery_state() is None  # no reply yet: answering is the worker's job
     workers = [subprocess.Popen([JASPING, "worker", "--workers", "1", "--no-periodic"], env=env)]
     try:
-        started = time.monotonic()
-        assert post_text(wa, "What are your opening hours?").status_code == 200
-        assert time.monotonic() - started < 1.0, "acknowledged at once; the work is the worker's"
         _wait(lambda: len(graph.sent()) == 1)  # the worker is sending the reply
         assert _delivery_state() == "sending"
         workers[0].kill()
