@@ -1,8 +1,16 @@
 """Search an agent's knowledge: a per-agent index, built from the database and cached in the process.
 
 The database is the source of truth. Each process keeps the indexes of recently searched agents
-and checks the agent's `kb_version` on every search (one indexed read): when another web or worker
-process has changed the agent's knowledge, the index is rebuilt before answering.
+and checks the agent's `kb_version` on every search (one indexed read). No message waits for a build
+it can avoid:
+- a process that changes an agent's knowledge (ingestion, a source removed) rebuilds the index in the
+  background right after the commit (`refresh_after_commit`), and its own searches wait for that build,
+  so they see the change;
+- when another process changed it, the first search to notice rebuilds it, and searches arriving
+  meanwhile answer from the previous index;
+- at start-up (`warm_in_background`) the indexes of the agents that spoke last are built in a thread.
+A background build needs its own database connection: with a single shared connection (`StaticPool`,
+in-memory SQLite in tests) builds stay where they were, in the searching thread.
 """
 
 from __future__ import annotations
@@ -14,11 +22,13 @@ import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import literal, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 
 from jasping.agents.models import Agent
 from jasping.config import get_settings
+from jasping.db import after_commit, session_scope
 from jasping.errors import Invalid, NotFound
 from jasping.knowledge.dense import DenseIndex, Embedder, EmbeddingsUnavailable, get_embedder
 from jasping.knowledge.fusion import LEXICAL_ONLY, fuse_with_confidence, params_for
@@ -65,6 +75,7 @@ class SearchOutcome:
 _cache: OrderedDict[str, AgentIndex] = OrderedDict()
 _lock = threading.Lock()
 _building: dict[str, threading.Lock] = {}
+_changed_here: set[str] = set()  # agents whose knowledge this process changed: searches wait for the new index
 
 
 def _load(session: Session, agent_id: str, version: int) -> AgentIndex:
@@ -141,7 +152,8 @@ def _embedder() -> Embedder | None:
 
 
 def agent_index(session: Session, agent_id: str) -> AgentIndex:
-    """The up-to-date index of an agent of the session's organization (404 for another's)."""
+    """The up-to-date index of an agent of the session's organization (404 for another's); while another thread
+    builds the new one after another process's change, the previous index."""
     version = session.execute(select(Agent.kb_version).where(Agent.id == agent_id)).scalar()
     if version is None:
         raise NotFound("no such agent", code="agent_not_found")
@@ -151,18 +163,105 @@ def agent_index(session: Session, agent_id: str) -> AgentIndex:
             _cache.move_to_end(agent_id)
             return cached
         build_lock = _building.setdefault(agent_id, threading.Lock())
+        if cached is not None and agent_id not in _changed_here and build_lock.locked():
+            return cached  # another thread is building the new index: answer from the previous one meanwhile
     with build_lock:  # one build per agent at a time; others wait and reuse it
         with _lock:
             cached = _cache.get(agent_id)
             if cached is not None and cached.version == version:
                 return cached
         index = _load(session, agent_id, version)
-        with _lock:
+        _store(agent_id, index)
+        return index
+
+
+def _store(agent_id: str, index: AgentIndex) -> None:
+    with _lock:
+        current = _cache.get(agent_id)
+        if current is None or current.version <= index.version:
             _cache[agent_id] = index
             _cache.move_to_end(agent_id)
-            while len(_cache) > MAX_AGENTS:
-                _cache.popitem(last=False)
-        return index
+        while len(_cache) > MAX_AGENTS:
+            _cache.popitem(last=False)
+
+
+def _can_build_apart(session: Session) -> bool:
+    """Whether a thread of its own can read the database (not with one connection shared by all)."""
+    bind = session.get_bind()
+    return not isinstance(getattr(bind, "pool", None), StaticPool)
+
+
+def _build(agent_id: str, org_id: str | None) -> None:
+    """Bring the agent's cached index up to date (under the agent's build lock, held by the caller)."""
+    with session_scope(org_id, write=False) as session:
+        version = session.execute(select(Agent.kb_version).where(Agent.id == agent_id)).scalar()
+        with _lock:
+            cached = _cache.get(agent_id)
+        if version is not None and (cached is None or cached.version != version):
+            _store(agent_id, _load(session, agent_id, version))
+    with _lock:
+        _changed_here.discard(agent_id)
+
+
+def _start_build(agent_id: str, org_id: str | None) -> None:
+    """Build the agent's index in a background thread, unless a build of it is already running."""
+    with _lock:
+        build_lock = _building.setdefault(agent_id, threading.Lock())
+    if not build_lock.acquire(blocking=False):
+        return
+
+    def run() -> None:
+        try:
+            _build(agent_id, org_id)
+        except Exception:  # noqa: BLE001 - the next search builds it in its own thread
+            log.exception("background index build of agent %s failed", agent_id)
+            with _lock:
+                _changed_here.discard(agent_id)
+        finally:
+            build_lock.release()
+
+    threading.Thread(target=run, name=f"index-{agent_id}", daemon=True).start()
+
+
+def refresh_after_commit(session: Session, agent_id: str) -> None:
+    """The agent's knowledge changes in this transaction: once it commits, rebuild its index in the background;
+    this process's searches wait for that build (they must see the change), other processes' do not."""
+    if not _can_build_apart(session):
+        return  # the next search rebuilds it (kb_version changed)
+    org_id = session.info.get("org_id")
+    with _lock:
+        _changed_here.add(agent_id)
+    after_commit(session, lambda: _start_build(agent_id, org_id))
+
+
+def warm_in_background(limit: int = MAX_AGENTS) -> threading.Thread:
+    """At start-up: build, in a thread, the indexes of the `limit` agents with knowledge whose customers wrote last."""
+
+    def run() -> None:
+        try:
+            from jasping.conversations.models import Conversation
+
+            with session_scope(None, write=False) as session:
+                if not _can_build_apart(session):
+                    return
+                last = func.max(Conversation.last_message_at)
+                recent = select(Conversation.agent_id, Conversation.org_id, last).group_by(
+                    Conversation.agent_id, Conversation.org_id
+                )
+                has_chunks = select(Chunk.agent_id).distinct()
+                known = set(session.execute(has_chunks).scalars())
+                agents = [(a, o) for a, o, _ in sorted(session.execute(recent), key=lambda r: r[2], reverse=True)]
+            for agent_id, org_id in [(a, o) for a, o in agents if a in known][:limit]:
+                with _lock:
+                    build_lock = _building.setdefault(agent_id, threading.Lock())
+                with build_lock:
+                    _build(agent_id, org_id)
+        except Exception:  # noqa: BLE001 - start-up goes on; searches build what they need
+            log.exception("warming the search indexes failed")
+
+    thread = threading.Thread(target=run, name="index-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 def search(session: Session, agent_id: str, query: str, k: int = 10, lang: str | None = None) -> SearchOutcome:

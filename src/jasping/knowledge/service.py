@@ -39,7 +39,11 @@ def enqueue_ingestion(session: Session, source: Source) -> None:
 
 
 def bump_version(session: Session, agent_id: str) -> None:
+    """The agent's knowledge changed: every process's index of it is out of date; this one rebuilds it at commit."""
+    from jasping.knowledge import retrieval
+
     session.execute(update(Agent).where(Agent.id == agent_id).values(kb_version=Agent.kb_version + 1))
+    retrieval.refresh_after_commit(session, agent_id)
 
 
 def _new_source(
