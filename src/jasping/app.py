@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from jasping import __version__, logs
 from jasping.config import get_settings
+from jasping.knowledge import retrieval
 from jasping.web import appointment_links, errors, ops
 from jasping.web.api import (
     agents,
@@ -61,6 +62,7 @@ from jasping.web.widget import script as widget_script
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Sync endpoints run in this pool; size it for slow LLM and provider calls.
     anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().web_threads
+    retrieval.warm_in_background()  # no cold first message: recent agents' search indexes, built in a thread
     yield
 
 
