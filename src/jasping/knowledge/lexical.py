@@ -11,7 +11,8 @@ Two fields, each a CSR inverted index (term -> doc ids, precomputed BM25 weights
 - "stem": language-aware stems, BM25 k1=1.2, b=0.75;
 - "gram": character 4-grams (with word-boundary marks) of the folded, unstemmed words, k1=1.2, b=0.9,
   derived from the word postings with NumPy (no per-token Python work), fused with weight 1.5 : 1.
-A query gathers the postings of its terms of both fields, scaled, and sums them with one `np.bincount`;
+A query copies the postings of its terms of both fields (contiguous slices) into one buffer, scaled, and sums them
+with one `np.bincount`;
 top-k with `np.partition`, ties broken by insertion order.
 
 What was measured (MRR@10 on the DEV split, en / fr / ar; `bench/retrieval_eval.py` prints the final table,
@@ -122,11 +123,23 @@ class _Field:
         self.weights = (self.idf[terms] * tf * (k1 + 1.0) / (tf + norm[docs])).astype(np.float32)
 
     def gather(self, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Doc ids and weights of all postings of `terms`, concatenated (vectorised, no per-term slicing)."""
-        lo = self.ptr[terms]
-        sizes = self.ptr[terms + 1] - lo
-        index = np.repeat(lo - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
-        return self.docs[index], self.weights[index]
+        """Doc ids and weights of all postings of `terms`, concatenated in the order of `terms`."""
+        size = int((self.ptr[terms + 1] - self.ptr[terms]).sum())
+        docs, weights = np.empty(size, np.int32), np.empty(size, np.float32)
+        self.gather_into(terms, docs, weights, 0, 1.0)
+        return docs, weights
+
+    def gather_into(self, terms: np.ndarray, docs: np.ndarray, weights: np.ndarray, at: int, scale: float) -> int:
+        """Copy the postings of `terms` into `docs` and `weights` from position `at`, the weights times `scale`
+        (float32, as `weights * np.float32(scale)`); returns the position after them. Each term's postings are
+        one contiguous slice: copying slices costs a fraction of gathering through an index array."""
+        end = at
+        for lo, hi in zip(self.ptr[terms].tolist(), self.ptr[terms + 1].tolist(), strict=True):
+            docs[end : end + hi - lo] = self.docs[lo:hi]
+            weights[end : end + hi - lo] = self.weights[lo:hi]
+            end += hi - lo
+        np.multiply(weights[at:end], np.float32(scale), out=weights[at:end])
+        return end
 
 
 class LexicalIndex:
@@ -256,17 +269,19 @@ class LexicalIndex:
                 wanted[i].update(known)
                 more = {stem for stem, _ in extra_forms} if i == 0 else extra_grams
                 translated[i].update(vocab[t] for t in more if t in vocab)
-        parts_docs, parts_weights = [], []
+        parts = []  # (field, its terms in a fixed order, their scale): all postings go into one buffer, in order
         for i, (field, _, weight) in enumerate(fields):
             norm = norms[i][0] if primary is not None else min(norms[i])
             for terms, share in ((wanted[i], 1.0), (translated[i] - wanted[i], TRANSLATION_WEIGHT)):
                 if norm > 0 and terms:
-                    docs, weights = field.gather(np.array(sorted(terms), np.int64))
-                    parts_docs.append(docs)
-                    parts_weights.append(weights * np.float32(share * weight / total_weight / norm))
-        if not parts_docs:
+                    parts.append((field, np.array(sorted(terms), np.int64), share * weight / total_weight / norm))
+        if not parts:
             return np.zeros(n_docs)
-        return np.bincount(np.concatenate(parts_docs), weights=np.concatenate(parts_weights), minlength=n_docs)
+        size = sum(int((f.ptr[t + 1] - f.ptr[t]).sum()) for f, t, _ in parts)
+        docs, weights, at = np.empty(size, np.int32), np.empty(size, np.float32), 0
+        for field, terms, scale in parts:
+            at = field.gather_into(terms, docs, weights, at, scale)
+        return np.bincount(docs, weights=weights, minlength=n_docs)
 
     def _grams_of(self, word: str) -> tuple[str, ...]:
         grams = self._gram_cache.get(word)
