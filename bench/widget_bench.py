@@ -93,7 +93,7 @@ log = make_log("widget-bench")
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/jasping_bench_widget"
 WIDGET = "/api/v1/widget"
 WARMUP_MESSAGES = 20
-CHILD_TIMEOUT = 600
+CHILD_TIMEOUT = 1800
 RETRY_AFTER_CAP_S = 5.0
 
 
@@ -458,12 +458,14 @@ def profile_turns(org_id: str, sessions: list[tuple[str, str]], texts: list[str]
     for i, text in enumerate(plain):  # unprofiled, for the real cost per call
         turn(*sessions[i % len(sessions)], text)
     wall, cpu = time.perf_counter() - t0, own_cpu_seconds() - c0
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU time: a busy machine does not inflate the shares
     profiler.enable()
     for i, text in enumerate(profiled):
         turn(*sessions[(i + half) % len(sessions)], text)
     profiler.disable()
     top = profile_text(profiler)
+    if os.environ.get("WIDGET_BENCH_PROFILE_OUT"):  # the raw pstats, for a breakdown by area
+        profiler.dump_stats(os.environ["WIDGET_BENCH_PROFILE_OUT"])
     log(f"profile of {len(profiled)} in-process turns:\n{top}")
     return {
         "turns_timed": len(plain),
@@ -473,6 +475,45 @@ def profile_turns(org_id: str, sessions: list[tuple[str, str]], texts: list[str]
         "cpu_ms_per_call_unprofiled": rounded(cpu * 1000 / len(plain)),
         "top": top,
     }
+
+
+# ---- first message after a restart (--restarts) -------------------------------------------------------------------
+def after_restarts(tmp: Path, public_key: str, texts: list[str], count: int, wait_s: float) -> dict:
+    """Stop-and-start the server `count` times; each time, the first message is sent as soon as `/healthz` answers
+    (and once more, after `wait_s` seconds of quiet); then 4 more messages. The server's peak RSS (VmHWM) covers
+    the start-up index build."""
+    runs, texts = [], itertools.cycle(texts)
+    for i in range(count + (1 if wait_s > 0 else 0)):
+        waited = wait_s if i == count else 0.0
+        t0 = time.perf_counter()
+        server = Server(dict(os.environ), free_port(), tmp / f"server-restart-{i}.log")
+        try:
+            server.wait_healthy()
+            healthy_s = time.perf_counter() - t0
+            rss_at_health = proc_status(server.proc.pid)["rss_mb"]
+            time.sleep(waited)
+            v = Visitor(server.base, public_key)
+            r, first_ms = v.send(next(texts))
+            later = [v.send(next(texts))[1] for _ in range(4)]
+            v.close()
+            mem = proc_status(server.proc.pid)
+            runs.append(
+                {
+                    "waited_s": waited,
+                    "start_to_healthz_s": rounded(healthy_s),
+                    "first_message_status": r.status_code,
+                    "first_message_ms": rounded(first_ms),
+                    "next_4_messages_ms": [rounded(x) for x in later],
+                    "rss_at_healthz_mb": rss_at_health,
+                    "rss_mb": mem["rss_mb"],
+                    "hwm_mb": mem["hwm_mb"],
+                    "log_tracebacks": server.tail(10**6).count("Traceback"),
+                }
+            )
+        finally:
+            server.stop()
+    immediate = [x["first_message_ms"] for x in runs if not x["waited_s"]]
+    return {"restarts": runs, "first_message_immediate": latency_stats(immediate)}
 
 
 # ---- the child: one backend ----------------------------------------------------------------------------------
@@ -681,6 +722,14 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
             result["profile"] = profile_turns(org_id, sessions, part2_q[-(args.profile_turns + 1) :])
             save()
 
+        if args.restarts:
+            log(f"{backend}: first message after {args.restarts} restarts (+1 after {args.restart_wait:.0f} s)")
+            server.stop()
+            result["restart"] = after_restarts(tmp, public_key, part1_q, args.restarts, args.restart_wait)
+            if any(x["first_message_status"] != 200 or x["log_tracebacks"] for x in result["restart"]["restarts"]):
+                result["problems"].append(f"restart: {result['restart']['restarts']}")
+            save()
+
     except Exception as exc:  # noqa: BLE001 - reported to the parent
         import traceback
 
@@ -736,6 +785,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
             cmd += [f"--{opt.replace('_', '-')}", str(getattr(args, opt))]
         cmd += ["--sse-messages", str(args.sse_messages), "--session-messages", str(args.session_messages)]
         cmd += ["--profile", "--profile-turns", str(args.profile_turns)] if args.profile else []
+        cmd += ["--restarts", str(args.restarts), "--restart-wait", str(args.restart_wait)]
         began = time.monotonic()
         try:
             code = subprocess.run(cmd, env=env, cwd=REPO, timeout=CHILD_TIMEOUT).returncode
@@ -803,6 +853,17 @@ def markdown(runs: list[dict]) -> str:
                 f"{fixed(ss['done']['p50_ms'])} ms, p95 {fixed(ss['done']['p95_ms'])} ms; headers p50 "
                 f"{fixed(ss['headers']['p50_ms'])} ms |"
             )
+        rs = run.get("restart")
+        if rs:
+            firsts = ", ".join(
+                f"{fixed(x['first_message_ms'], 0)}" + (f" (after {x['waited_s']:.0f} s)" if x["waited_s"] else "")
+                for x in rs["restarts"]
+            )
+            rows.append(
+                f"| {b} | 4. first message after a restart, sent when `/healthz` answers (ms) | {firsts}; "
+                f"start to `/healthz` {', '.join(fixed(x['start_to_healthz_s'], 1) for x in rs['restarts'])} s; "
+                f"server peak RSS {max(x['hwm_mb'] for x in rs['restarts']):.0f} MB |"
+            )
         if run.get("other_processes_cores") is not None:
             rows.append(
                 f"| {b} | other processes during the run (PostgreSQL included) | "
@@ -831,6 +892,8 @@ def main() -> int:
     parser.add_argument("--sse-messages", type=int, default=100, help="sequential streamed messages")
     parser.add_argument("--profile", action="store_true", help="cProfile turns in-process afterwards (stderr)")
     parser.add_argument("--profile-turns", type=int, default=200, help="half timed, half profiled")
+    parser.add_argument("--restarts", type=int, default=3, help="restart the server: first message each time")
+    parser.add_argument("--restart-wait", type=float, default=10.0, help="one more restart, quiet this long first")
     parser.add_argument("--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
