@@ -21,9 +21,13 @@ __all__ = ["NUMBER_ID", "SECRET", "SheetsStub", "Visitor", "raw_hits", "file_hit
 
 class SheetsStub(GoogleStub):
     """The Google stand-in, plus `spreadsheets.values.clear` (`POST …/values/{range}:clear`), which empties the
-    cells of the range as Google does (the rows stay)."""
+    cells of the range as Google does (the rows stay). `down` answers every API call 503 (Google failing for now)."""
+
+    down: bool = False
 
     def api(self, r: Recorded) -> tuple[int, Any]:
+        if self.down:
+            return 503, {"error": {"code": 503, "message": "The service is currently unavailable."}}
         path = unquote(r.path)
         m = re.fullmatch(r"/v4/spreadsheets/([^/]+)/values/(.+):clear", path)
         if m is None or r.method != "POST":
