@@ -99,3 +99,26 @@ def test_the_billing_page_shows_plan_usage_and_invoices(client, billing_on, make
     form = {"csrf_token": org.client.headers["X-CSRF-Token"], "plan": "starter", "currency": "eur"}
     go = org.client.post("/billing/checkout", data=form, follow_redirects=False)
     assert go.status_code == 303 and go.headers["location"].startswith("https://checkout.stripe.com/")
+
+
+def test_the_plan_limits_new_agents_and_numbers(client, billing_on, make_org, monkeypatch) -> None:
+    from jasping.config import get_settings
+
+    monkeypatch.setenv("JASPING_BILLING_TRIAL_DAYS", "0")  # no trial: Free (1 agent, no WhatsApp or phone number)
+    get_settings.cache_clear()
+    org = make_org()
+    agent = org.post("/api/v1/agents", json={"name": "One"})
+    assert agent.status_code == 201, agent.text
+    second = org.post("/api/v1/agents", json={"name": "Two"})
+    assert second.status_code == 402 and second.json()["error"]["code"] == "plan_limit"
+    assert "Free plan allows 1 agent:" in second.json()["error"]["message"]
+    number = {
+        "type": "twilio",
+        "phone_number": "+33612345678",
+        "account_sid": "AC" + "0" * 32,
+        "auth_token": "t" * 32,
+    }
+    r = org.post(f"/api/v1/agents/{agent.json()['id']}/channels", json=number)
+    assert r.status_code == 402 and r.json()["error"]["code"] == "plan_limit"
+    usage = org.get("/api/v1/billing").json()["usage"]
+    assert usage["agents"] == {"used": 1, "limit": 1, "percent": 100} and usage["channels"]["used"] == 0

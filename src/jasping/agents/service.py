@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from jasping.agents.models import Agent
 from jasping.agents.schemas import AgentCreate, AgentUpdate
+from jasping.billing import usage
 from jasping.db import new_id
 from jasping.errors import NotFound
 from jasping.security import audit
@@ -29,6 +30,7 @@ def get_agent(session: Session, agent_id: str) -> Agent:
 
 
 def create_agent(session: Session, *, agent_in: AgentCreate, actor: Actor) -> Agent:
+    usage.require_room(session, session.info.get("org_id"), "agents")  # the plan's limit (billing)
     agent = Agent(
         id=new_id("agt"),
         public_key=new_id("pk"),

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 from jasping import clock
 from jasping.agents.models import Agent
 from jasping.billing.models import UsageCounter
-from jasping.billing.plans import enabled
+from jasping.billing.plans import LIMITS, enabled
 from jasping.billing.state import standing
 from jasping.channels.models import ChannelConnection
 from jasping.db import after_commit, session_scope
+from jasping.errors import DomainError
 from jasping.knowledge.models import Document
 from jasping.tenancy.models import Membership
 
@@ -121,20 +122,49 @@ def over_quota(session: Session, org_id: str) -> bool:
     return limit is not None and messages_this_month(session, org_id) >= limit
 
 
+def count_of(session: Session, org_id: str, name: str) -> int:
+    """What the organization uses now of one limit of the plans (`plans.LIMITS`)."""
+    queries = {
+        "agents": select(func.count()).select_from(Agent).where(Agent.org_id == org_id),
+        "channels": select(func.count())
+        .select_from(ChannelConnection)
+        .where(ChannelConnection.org_id == org_id, ChannelConnection.active.is_(True)),
+        "seats": select(func.count()).select_from(Membership).where(Membership.org_id == org_id),
+        "knowledge_chars": select(func.sum(Document.chars)).where(Document.org_id == org_id),
+    }
+    if name == "messages":
+        return messages_this_month(session, org_id)
+    return session.execute(queries[name]).scalar() or 0
+
+
 def counts(session: Session, org_id: str) -> dict[str, int]:
     """What the organization uses now, per limit of the plans."""
+    return {name: count_of(session, org_id, name) for name in LIMITS}
 
-    def count(query) -> int:  # noqa: ANN001
-        return session.execute(query).scalar() or 0
 
-    return {
-        "messages": messages_this_month(session, org_id),
-        "agents": count(select(func.count()).select_from(Agent).where(Agent.org_id == org_id)),
-        "channels": count(
-            select(func.count())
-            .select_from(ChannelConnection)
-            .where(ChannelConnection.org_id == org_id, ChannelConnection.active.is_(True))
-        ),
-        "seats": count(select(func.count()).select_from(Membership).where(Membership.org_id == org_id)),
-        "knowledge_chars": count(select(func.sum(Document.chars)).where(Document.org_id == org_id)),
-    }
+class PlanLimit(DomainError):
+    """The plan in force allows no more of something (an agent, a number…)."""
+
+    status, code = 402, "plan_limit"
+
+
+NOUNS = {
+    "agents": ("agent", "agents"),
+    "channels": ("WhatsApp or phone number", "WhatsApp or phone numbers"),
+    "seats": ("member", "members"),
+    "knowledge_chars": ("character of knowledge", "characters of knowledge"),
+}
+
+
+def require_room(session: Session, org_id: str | None, name: str, adding: int = 1) -> None:
+    """Refuse (402 `plan_limit`) to add `adding` more of `name` past the plan's limit; nothing when billing is off."""
+    if not enabled() or org_id is None:
+        return
+    plan = standing(session, org_id).plan
+    limit = plan.limit(name)
+    if limit is not None and count_of(session, org_id, name) + adding > limit:
+        noun = NOUNS.get(name, (name, name))[limit != 1]
+        raise PlanLimit(
+            f"the {plan.name} plan allows {limit} {noun}: choose a larger plan on the Billing page "
+            "(POST /api/v1/billing/checkout)"
+        )

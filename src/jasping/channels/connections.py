@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jasping.agents import service as agents
+from jasping.billing import usage
 from jasping.channels.models import ChannelConnection
 from jasping.db import new_id, unscoped
 from jasping.errors import Conflict, NotFound
@@ -95,6 +96,7 @@ def _settings(data: WhatsAppIn | TwilioIn) -> tuple[str, dict, dict]:
 def connect(session: Session, *, agent_id: str, data: WhatsAppIn | TwilioIn, actor: Actor) -> ChannelConnection:
     """Connect the agent to the provider number in `data`; 409 when that number is connected already."""
     agent = agents.get_agent(session, agent_id)
+    usage.require_room(session, agent.org_id, "channels")  # the plan's limit (billing)
     address, secrets, settings = _settings(data)
     connection = ChannelConnection(
         id=new_id("chn"),
