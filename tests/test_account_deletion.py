@@ -16,7 +16,9 @@ from jasping import storage
 from jasping.db import get_engine, new_id, session_scope
 from jasping.jobs import tasks  # noqa: F401 - registers the periodic jobs
 from jasping.jobs.schedule import run_due
-from jasping.tenancy.models import Membership, Role
+from jasping.security import audit
+from jasping.tenancy import service as tenancy
+from jasping.tenancy.models import Membership, Role, User
 
 smtp, travel = account_fixtures.smtp, account_fixtures.travel  # fixtures
 DAY = timedelta(days=1)
@@ -153,8 +155,11 @@ def test_the_dashboard_deletes_the_account_and_the_settings_offer_the_download(c
     canary = register(client, CANARY["name"], CANARY["email"], "Canary Co")
     settings = canary.get("/settings")
     assert settings.status_code == 200 and "/account/export" in settings.text
+    with session_scope() as s:  # a second organization the canary owns alone: also named, whichever is current
+        user = s.get(User, canary.me["user_id"])
+        tenancy.create_organization(s, name="Second Co", owner=user, actor=audit.SYSTEM)
     page = canary.get("/account")
-    assert page.status_code == 200 and "Canary Co" in page.text  # erased with the account: said before
+    assert page.status_code == 200 and "Canary Co" in page.text and "Second Co" in page.text
     canary.cookies.set("jasping_lang", "fr")
     assert "Supprimer mon compte" in canary.get("/account").text
     canary.cookies.set("jasping_lang", "en")

@@ -178,3 +178,21 @@ def test_due_dates_are_utc_instants(client, make_org) -> None:
     assert org.client.patch(url, json=fine, headers=org.headers).status_code == 200
     future = {"subject_id": contact_id, "right": "access", "received_at": "2999-01-01T00:00:00Z"}
     assert org.post("/api/v1/privacy/requests", json=future).status_code == 422
+
+
+def test_the_platforms_operator_answers_account_holders_requests(client, make_org) -> None:
+    from jasping.tenancy import operators
+
+    holder, operator = make_org("Holder"), make_org("Operator")
+    with session_scope() as s:
+        operators.grant(s, operator.email)
+    mine = holder.client.post("/api/v1/privacy/requests", json={"subject_type": "user", "right": "rectification"})
+    assert mine.status_code == 201
+    url = f"/api/v1/privacy/requests/{mine.json()['id']}"
+    assert [r["id"] for r in operator.client.get("/api/v1/privacy/requests?subject_type=user").json()] == [
+        mine.json()["id"]
+    ]
+    assert make_org("Stranger").client.get(url).status_code == 404
+    done = operator.client.patch(url, json={"status": "completed", "note": "name corrected"})
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+    assert holder.client.get(url).json()["notes"] == "name corrected"

@@ -12,6 +12,7 @@ from jasping.tenancy.models import Role
 QUERY = {"q": "beta", "service": "visit"}  # routes with required query parameters must still reach the tenant check
 WIDGET = "/api/v1/widget/"  # public, visitor session tokens instead of API keys
 PUBLIC = {
+    ("GET", "/api/v1/schemas/account-export.json"),  # a published JSON Schema, the same for everyone
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/logout"),
@@ -122,6 +123,8 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
         json={"type": "webhook", "agent_id": b_agent["id"], "url": "https://hooks.example.org/b"},
     ).json()
     b_lead, b_sync, b_appointment = _lead_appointment(b.id, b_agent["id"], b_integration["id"])
+    b_customer = b.get(f"/api/v1/conversations/{b_conversation['conversation_id']}").json()["contact_id"]
+    b_request = b.post("/api/v1/privacy/requests", json={"subject_id": b_customer, "right": "access"}).json()["id"]
     ids = {
         "integration_id": b_integration["id"],
         "lead_id": b_lead,
@@ -134,6 +137,7 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
         "key_id": b_key["id"],
         "source_id": b_source["id"],
         "conversation_id": b_conversation["conversation_id"],
+        "request_id": b_request,
         "session_id": b.client.get("/api/v1/auth/sessions").json()["sessions"][0]["id"],
     }
     checked = 0
@@ -163,6 +167,7 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
                 "integration_not_found",
                 "lead_not_found",
                 "appointment_not_found",
+                "request_not_found",
             ), r.text
             checked += 1
     assert checked >= 8
@@ -205,6 +210,7 @@ def test_every_api_endpoint_needs_credentials(client, make_org) -> None:
             lead_id="led_x",
             sync_id="sync_x",
             appointment_id="apt_x",
+            request_id="dsr_x",
             session_id="ses_x",
         )
         for headers in ({}, {"Authorization": "Bearer jp_00000000_wrong"}, {"Authorization": "Basic abc"}):

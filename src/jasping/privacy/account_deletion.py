@@ -27,7 +27,7 @@ from jasping import clock, signing, storage
 from jasping.config import get_settings
 from jasping.conversations.models import Contact, ConversationFile
 from jasping.crypto import DataKey, contact_scope
-from jasping.db import after_commit, new_id
+from jasping.db import after_commit, new_id, unscoped
 from jasping.errors import Conflict, DomainError, Forbidden, Unauthorized
 from jasping.knowledge.models import Source
 from jasping.privacy import requests
@@ -110,7 +110,8 @@ def sole_owned(session: Session, user_id: str) -> list[Organization]:
         .where(Membership.user_id == user_id, Membership.role == Role.owner.value, Organization.id.in_(owners))
         .order_by(Organization.created_at, Organization.id)
     )
-    return list(session.execute(query).scalars())
+    with unscoped(session):  # every organization, whichever the caller acts in
+        return list(session.execute(query).scalars())
 
 
 def request_deletion(session: Session, *, user: User, password: str, ip: str | None = None) -> Scheduled:

@@ -265,13 +265,21 @@ def _ordered(session: Session, query, open_only: bool) -> list[DataRequest]:  # 
     return sorted(rows, key=lambda r: (not r.is_open, r.deadline if r.is_open else -r.received_at.timestamp()))
 
 
-def visible(session: Session, request_id: str, *, org_id: str | None, user_id: str | None) -> DataRequest:
-    """The request if the caller may see it: a contact request of their organization, or their own user request."""
+def for_all_users(session: Session, *, open_only: bool = False) -> list[DataRequest]:
+    """Every account holder's requests (the platform's operator answers them)."""
+    return _ordered(session, select(DataRequest).where(DataRequest.subject_type == USER), open_only)
+
+
+def visible(
+    session: Session, request_id: str, *, org_id: str | None, user_id: str | None, operator: bool = False
+) -> DataRequest:
+    """The request if the caller may see it: a contact request of their organization, their own user request, or
+    any user request for the platform's operator."""
     request = session.get(DataRequest, request_id)
     if request is not None:
         if request.subject_type == CONTACT and org_id is not None and request.org_id == org_id:
             return request
-        if request.subject_type == USER and user_id is not None and request.subject_id == user_id:
+        if request.subject_type == USER and ((user_id is not None and request.subject_id == user_id) or operator):
             return request
     raise NotFound("no such data request", code="request_not_found")
 

@@ -2,7 +2,8 @@
 
 A business tracks its customers' (contacts') requests: listed to every member and API key of the organization,
 opened and changed by admins. A logged-in user also sees their own requests about their account and may open one
-(rectification, objection…) or withdraw it; the platform answers those.
+(rectification, objection…) or withdraw it; the platform's operator (`jasping operator grant EMAIL`) sees every
+account holder's request and answers it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from jasping.conversations.models import Contact
 from jasping.errors import Forbidden, NotFound
 from jasping.privacy import requests
 from jasping.tenancy.models import Role
+from jasping.tenancy.operators import is_operator
 from jasping.web.api import API
 from jasping.web.deps import CurrentPrincipal, DbSession, Principal
 
@@ -93,9 +95,15 @@ def _user_id(principal: Principal) -> str | None:
     return principal.user.id if principal.user is not None else None
 
 
+def _operator(principal: Principal, db: DbSession) -> bool:
+    return principal.user is not None and is_operator(db, principal.user.id)
+
+
 def tracked_request(request_id: str, principal: CurrentPrincipal, db: DbSession) -> requests.DataRequest:
-    """A request the caller may see (404 otherwise): their organization's, or their own."""
-    return requests.visible(db, request_id, org_id=principal.org_id, user_id=_user_id(principal))
+    """A request the caller may see (404 otherwise): their organization's, their own, or (operator) any user's."""
+    return requests.visible(
+        db, request_id, org_id=principal.org_id, user_id=_user_id(principal), operator=_operator(principal, db)
+    )
 
 
 TrackedRequest = Annotated[requests.DataRequest, Depends(tracked_request)]
@@ -108,11 +116,14 @@ def list_requests(
     subject_type: Annotated[Literal["user", "contact"] | None, Query()] = None,
     open_only: Annotated[bool, Query(alias="open")] = False,
 ) -> list[DataRequestRead]:
-    """The organization's contact requests and, for a logged-in user, their own; nearest deadline first."""
+    """The organization's contact requests and, for a logged-in user, their own (for the platform's operator with
+    `subject_type=user`: every account holder's); nearest deadline first."""
     rows = []
     if subject_type in (None, "contact"):
         rows += requests.for_org(db, principal.org_id, open_only=open_only)
-    if subject_type in (None, "user") and principal.user is not None:
+    if subject_type == "user" and _operator(principal, db):
+        rows += requests.for_all_users(db, open_only=open_only)
+    elif subject_type in (None, "user") and principal.user is not None:
         rows += requests.for_user(db, principal.user.id, open_only=open_only)
     return [read(r) for r in rows]
 
@@ -155,9 +166,11 @@ def update_request(
     body: DataRequestUpdate, tracked: TrackedRequest, principal: CurrentPrincipal, db: DbSession
 ) -> DataRequestRead:
     """Change a request: its status, a note, or an extension of its deadline (with the reason, at most two months
-    beyond the due date). On their own requests, users may only add a note or withdraw."""
+    beyond the due date). On their own requests, users may only add a note or withdraw; the operator answers them."""
     if tracked.subject_type == requests.CONTACT:
         principal.require(Role.admin)
+    elif _operator(principal, db):
+        pass  # the platform's operator answers account holders' requests
     elif body.status not in (None, "withdrawn") or body.extended_until or body.extension_reason:
         raise Forbidden("on your own request you may add a note or withdraw it", code="user_request")
     changed = requests.update(
