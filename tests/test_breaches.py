@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import email
 import email.policy
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from conftest import JASPING, cli_env
 from jasping import clock
 from jasping.config import get_settings
 from jasping.db import session_scope
@@ -211,3 +213,20 @@ def test_the_operator_dashboard_registers_and_sends(client, operator, businesses
     assert row["notice_status"] == "sent" and row["notice_subject"] == "Breach notice"
     bad = operator.client.post("/operator/breaches", data={**form, "records_estimate": "many"})
     assert bad.status_code == 422
+
+
+def test_the_cli_grants_and_revokes_the_operator(client, make_org, db_url) -> None:
+    person = make_org("Ops")
+    assert person.client.get(API).status_code == 403
+    env = cli_env(db_url)
+    granted = subprocess.run([JASPING, "operator", "grant", person.email], env=env, capture_output=True, text=True)
+    assert granted.returncode == 0, granted.stderr
+    assert person.client.get(API).status_code == 200
+    revoked = subprocess.run([JASPING, "operator", "revoke", person.email], env=env, capture_output=True, text=True)
+    assert revoked.returncode == 0 and "no longer" in revoked.stdout
+    after = person.client.get(API)
+    assert after.status_code == 403, after.text
+    unknown = subprocess.run(
+        [JASPING, "operator", "grant", "nobody@example.org"], env=env, capture_output=True, text=True
+    )
+    assert unknown.returncode == 1 and "no user" in unknown.stderr
