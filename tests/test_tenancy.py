@@ -12,6 +12,7 @@ from jasping.tenancy.models import Role
 QUERY = {"q": "beta", "service": "visit"}  # routes with required query parameters must still reach the tenant check
 WIDGET = "/api/v1/widget/"  # public, visitor session tokens instead of API keys
 PUBLIC = {
+    ("GET", "/api/v1/schemas/contact-export.json"),  # a published JSON Schema, the same for everyone
     ("GET", "/api/v1/schemas/account-export.json"),  # a published JSON Schema, the same for everyone
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
@@ -125,7 +126,13 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
     b_lead, b_sync, b_appointment = _lead_appointment(b.id, b_agent["id"], b_integration["id"])
     b_customer = b.get(f"/api/v1/conversations/{b_conversation['conversation_id']}").json()["contact_id"]
     b_request = b.post("/api/v1/privacy/requests", json={"subject_id": b_customer, "right": "access"}).json()["id"]
+    b_contact = b.get(f"/api/v1/conversations/{b_conversation['conversation_id']}").json()["contact_id"]
+    b_erased = client.post(f"/api/v1/widget/{b_agent['public_key']}/sessions", json={}).json()
+    b_erased = b.get(f"/api/v1/conversations/{b_erased['conversation_id']}").json()["contact_id"]
+    b_erasure = b.client.delete(f"/api/v1/contacts/{b_erased}").json()["id"]
     ids = {
+        "contact_id": b_contact,
+        "erasure_id": b_erasure,
         "integration_id": b_integration["id"],
         "lead_id": b_lead,
         "sync_id": b_sync,
@@ -168,6 +175,8 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
                 "lead_not_found",
                 "appointment_not_found",
                 "request_not_found",
+                "contact_not_found",
+                "erasure_not_found",
             ), r.text
             checked += 1
     assert checked >= 8
@@ -178,6 +187,8 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
     assert b.get(f"/api/v1/appointments/{b_appointment}").json()["status"] == "booked"
     assert b.get(f"/api/v1/integrations/{b_integration['id']}").status_code == 200
     assert b.get(f"/api/v1/leads/{b_lead}").status_code == 200
+    assert b.get(f"/api/v1/contacts/{b_contact}").json()["restricted_at"] is None
+    assert b.get(f"/api/v1/contacts/erasures/{b_erasure}").json()["state"] == "done"
 
 
 def test_lists_show_only_own_organization(client, make_org) -> None:
@@ -212,6 +223,8 @@ def test_every_api_endpoint_needs_credentials(client, make_org) -> None:
             appointment_id="apt_x",
             request_id="dsr_x",
             session_id="ses_x",
+            contact_id="cot_x",
+            erasure_id="cer_x",
         )
         for headers in ({}, {"Authorization": "Bearer jp_00000000_wrong"}, {"Authorization": "Basic abc"}):
             r = client.request(method, url, headers=headers, json=_body(method, url))
