@@ -48,3 +48,34 @@ def test_consonant_skeletons_meet_across_scripts():
         assert skeleton(arabic) & skeleton(latin), (arabic, latin)
     assert not skeleton("بلا") and not skeleton("vous")  # fewer than three consonants: no skeleton
     assert not skeleton("الكورونة") & skeleton("carte")
+
+
+def test_the_lexicon_file_is_one_concept_a_line_in_three_languages():
+    from jasping.knowledge.lexicon import DATA, concept_lines
+
+    assert concept_lines("# a comment\n\nprice, cost | prix,\n    tarif | سعر\n  \nday | jour | يوم\n") == [
+        "price, cost | prix, tarif | سعر",
+        "day | jour | يوم",
+    ]
+    lines = concept_lines(DATA.read_text(encoding="utf-8"))
+    assert len(lines) > 400
+    assert len(set(lines)) == len(lines)  # no concept twice
+    for line in lines:
+        cells = line.split("|")
+        assert len(cells) == 3, line
+        assert all(any(tokenize(entry) for entry in cell.split(",")) for cell in cells), line
+        assert not any("\u064b" <= ch <= "\u0652" for ch in cells[2]), line  # Arabic without diacritics
+
+
+def test_lexicon_everyday_words_across_languages():
+    assert "garantie" in translations(tokenize("Is there a warranty?"), "fr", "en")
+    assert "teeth" in translations(tokenize("Le blanchiment des dents ?"), "en", "fr")
+    assert "blanchiment" in translations(tokenize("teeth whitening"), "fr", "en")
+    assert "enfants" in translations(tokenize("Do children pay?"), "fr", "en")  # child/children
+    assert "animals" in translations(tokenize("Les animaux sont acceptés ?"), "en", "fr")  # animal/animaux
+    assert "casque" in translations(tokenize("Do you rent helmets?"), "fr", "en")
+    assert "livraison" in translations(tokenize("واش كاين التوصيل؟"), "fr", "ar")
+    assert "noël" in translations(tokenize("Open at Christmas?"), "fr", "en")
+    # one sense a line: the battery's charge is not the price's
+    assert "chargeur" in translations(tokenize("charging"), "fr", "en")
+    assert "prix" not in translations(tokenize("a phone charger"), "fr", "en")
