@@ -458,7 +458,10 @@ def profile_turns(org_id: str, sessions: list[tuple[str, str]], texts: list[str]
     for i, text in enumerate(plain):  # unprofiled, for the real cost per call
         turn(*sessions[i % len(sessions)], text)
     wall, cpu = time.perf_counter() - t0, own_cpu_seconds() - c0
-    profiler = cProfile.Profile(time.process_time)  # CPU time: a busy machine does not inflate the shares
+    # wall clock by default (cheap to read: shares unbiased, noisy on a busy machine); WIDGET_BENCH_PROFILE_TIMER=cpu
+    # counts CPU time instead, at the price of a system call per function call that inflates call-heavy code
+    cpu_timer = os.environ.get("WIDGET_BENCH_PROFILE_TIMER") == "cpu"
+    profiler = cProfile.Profile(time.process_time) if cpu_timer else cProfile.Profile()
     profiler.enable()
     for i, text in enumerate(profiled):
         turn(*sessions[(i + half) % len(sessions)], text)
