@@ -7,9 +7,10 @@ link valid 30 days (`restore_url`; signed with a key derived from the master key
 the user was the sole owner of are erased with everything in them (rows, stored files, their data keys), the
 `ERASURE_HOOKS` run, and the user's row goes with its memberships, sessions, consents and deletion requests.
 
-Billing (issue 14) keeps its records 10 years, detached from the erased profile: it registers a hook in
-`ERASURE_HOOKS` that replaces the user's id and details on its records (invoice name and address stay, as the law
-requires) before the user's row goes. There is no billing yet, so no hook is registered.
+Billing keeps its records 10 years, detached from what is erased: `erase_organization` first lets
+`billing.service.detach_organization` unlink the organization's invoices (the invoice's own name and address stay,
+as the law requires) and drop its billing account and usage counters. Invoices name no user, so no
+`ERASURE_HOOKS` entry is needed for them; the list stays for other records tied to a person.
 """
 
 from __future__ import annotations
@@ -209,6 +210,9 @@ def erase_organization(session: Session, org_id: str) -> None:
     for (ref,) in refs:
         storage.delete(ref, strict=True)
     contacts = [contact_scope(c) for c in session.execute(select(Contact.id).where(Contact.org_id == org_id)).scalars()]
+    from jasping.billing.service import detach_organization  # billing imports the account models: import late
+
+    detach_organization(session, org_id)  # invoices are kept 10 years, without the link to the organization
     session.execute(delete(Organization).where(Organization.id == org_id))
     session.execute(delete(DataKey).where(DataKey.scope.in_([org_id, *contacts])))  # per-contact keys too
     audit.record(
