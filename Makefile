@@ -23,11 +23,10 @@ run: venv
 	@$(BIN)/jasping demo
 	@$(BIN)/jasping serve --host $(HOST) --port $(PORT)
 
-# The suite runs over pytest-xdist workers, one per core (PYTEST_WORKERS=0: one process, e.g. to debug); tests
-# marked with the same xdist_group run in one worker.
+# The suite runs over pytest-xdist workers, one per core (PYTEST_WORKERS=0: one process, e.g. to debug).
 PYTEST_WORKERS ?= auto
 test: venv
-	@$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	@$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: venv
 	@$(BIN)/ruff check src tests bench
