@@ -22,7 +22,10 @@ PUBLIC = {
     ("POST", "/api/v1/auth/mfa/sms/send"),
     ("POST", "/api/v1/auth/password-reset"),  # anyone may ask; the answer never tells whether the account exists
     ("POST", "/api/v1/auth/password-reset/confirm"),  # the emailed link's token is the credential
+    ("GET", "/api/v1/legal/{kind}"),  # the platform's published privacy policy, sub-processors and DPA
+    ("GET", "/api/v1/legal/{kind}/versions"),
 }
+OPERATOR = "/api/v1/operator/"  # the platform operator's pages (breaches, legal pages): 403 for everyone else
 PERSONAL = "/api/v1/auth/"  # a person's own settings and sessions: a session cookie, never an API key
 
 
@@ -45,6 +48,12 @@ def _body(method: str, path: str) -> dict | None:
         }
     if method == "POST" and path.endswith("/appointments"):
         return {"start": "2030-01-07T10:00:00+01:00", "service": "visit", "contact": {"name": "Intruder"}}
+    if method == "POST" and path.endswith(("/privacy-notice", "/legal/{kind}", "/legal/privacy")):
+        return {"bodies": {"en": "# Our notice"}}
+    if method == "POST" and path.endswith("/consents"):
+        return {"purpose": "marketing", "wording": "Send me your offers"}
+    if method == "POST" and path.endswith("/consents/withdraw"):
+        return {"purpose": "marketing"}
     if method == "POST" and path.endswith("/move"):
         return {"start": "2030-01-07T10:00:00+01:00"}
     if method in ("POST", "PATCH", "PUT"):
@@ -152,6 +161,13 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
         params = re.findall(r"{(\w+)}", path)
         if not params or path.startswith(WIDGET):  # the widget's own token checks: test_widget_api.py
             continue
+        if (method, path) in PUBLIC:
+            continue
+        if path.startswith(OPERATOR):  # not an organization's objects: nobody but the operator gets in
+            url = path.format(breach_id="brc_x", org_id=b.id, kind="privacy")
+            r = a.client.request(method, url, json=_body(method, url))
+            assert r.status_code == 403, f"{method} {url} → {r.status_code} {r.text[:200]}"
+            continue
         missing = [p for p in params if p not in ids]
         assert not missing, f"add an object of org B for {missing} so that {method} {path} is checked"
         url = path.format(**ids)
@@ -225,6 +241,9 @@ def test_every_api_endpoint_needs_credentials(client, make_org) -> None:
             session_id="ses_x",
             contact_id="cot_x",
             erasure_id="cer_x",
+            breach_id="brc_x",
+            org_id="org_x",
+            kind="privacy",
         )
         for headers in ({}, {"Authorization": "Bearer jp_00000000_wrong"}, {"Authorization": "Basic abc"}):
             r = client.request(method, url, headers=headers, json=_body(method, url))
