@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from jasping.db import session_scope
-from jasping.privacy import contact_export, contacts, erasure
+from jasping.privacy import contact_export, contacts, erasure, requests
 from jasping.security import audit
 from jasping.tenancy.models import Role
 from jasping.web.api import API
-from jasping.web.deps import AdminPrincipal, DbSession, Principal, requires
+from jasping.web.deps import AdminPrincipal, DbSession, Principal, RecentAuth, requires
 
 router = APIRouter(prefix=f"{API}/contacts", tags=["contacts"])
 schemas = APIRouter(prefix=f"{API}/schemas", tags=["contacts"])
@@ -112,16 +112,28 @@ def get_contact(contact_id: str, principal: TeamMember, db: DbSession) -> Contac
     return ContactRead.model_validate(contacts.get(db, contact_id))
 
 
+def _answered(session, principal: Principal, contact_id: str, right: str, note: str) -> None:  # noqa: ANN001
+    """A data-subject request the business answered at once, in the request tracker (privacy.requests)."""
+    tracked = requests.open_request(
+        session, subject_type="contact", subject_id=contact_id, right=right, org_id=principal.org_id,
+        actor=principal.actor,
+    )  # fmt: skip
+    requests.close_request(session, request_id=tracked.id, note=note, org_id=principal.org_id, actor=principal.actor)
+
+
 @router.get("/{contact_id}/export")
 def export_contact(
     contact_id: str,
     principal: AdminPrincipal,
     db: DbSession,
+    _recent: RecentAuth,
     include_files: bool = Query(False, description="add each file's bytes in base64 (`content_base64`)"),
 ) -> dict:
-    """Everything held about the contact, as JSON valid against `/api/v1/schemas/contact-export.json`."""
+    """Everything held about the contact, as JSON valid against `/api/v1/schemas/contact-export.json` (a person's
+    log-in must have entered its password recently; tracked as an access request answered at once)."""
     document = contact_export.export(db, contacts.get(db, contact_id), include_files=include_files)
     with session_scope(principal.org_id) as s:  # its own short write: the export itself only reads
+        _answered(s, principal, contact_id, "access", "exported through the API")
         audit.record(
             s,
             actor=principal.actor,
@@ -174,8 +186,10 @@ def withdraw_objection(contact_id: str, principal: AdminPrincipal, db: DbSession
 
 
 @router.delete("/{contact_id}", status_code=202, response_model=ErasureRead)
-def erase_contact(contact_id: str, principal: AdminPrincipal, db: DbSession) -> ErasureRead:
+def erase_contact(contact_id: str, principal: AdminPrincipal, db: DbSession, _recent: RecentAuth) -> ErasureRead:
     """Erase the contact: every row about them at once, their data keys shredded; the copies elsewhere (stored
-    files, sheet rows, Drive files, calendar events) by jobs — follow them at `/api/v1/contacts/erasures/{id}`."""
+    files, sheet rows, Drive files, calendar events) by jobs — follow them at `/api/v1/contacts/erasures/{id}`.
+    Tracked as an erasure request, closed with the erasure record's id."""
     row = erasure.erase(db, contact_id=contact_id, actor=principal.actor)
+    _answered(db, principal, contact_id, "erasure", f"erased through the API (erasure record {row.id})")
     return _erasure_read(db, row.id)
