@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time as timer
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -103,7 +102,7 @@ def test_weekly_hours_round_trip_and_validation():
     assert WeeklyHours.from_dict({"0": [["9:00", "12:00"]]}).to_dict()["mon"] == [["09:00", "12:00"]]
 
 
-def test_sixty_days_is_fast():
+def test_sixty_days_of_a_busy_calendar():  # its speed: bench/, not a timed assertion
     busy = [
         Interval(
             local(2026, 12, 1, 9) + timedelta(days=d, hours=h), local(2026, 12, 1, 9, 30) + timedelta(days=d, hours=h)
@@ -111,9 +110,7 @@ def test_sixty_days_is_fast():
         for d in range(60)
         for h in (0, 2, 5)
     ]
-    began = timer.perf_counter()
     slots = free_slots(hours=HOURS, tz=CASA, service=CUT, busy=busy, start=NOW, end=NOW + timedelta(days=60), now=NOW)
-    assert timer.perf_counter() - began < 0.5
     assert len(slots) > 1000 and not any(
         overlaps(Interval(s, s + timedelta(minutes=30)), b) for s in slots[:200] for b in busy
     )

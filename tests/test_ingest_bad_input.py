@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 import ingest_files as files
@@ -11,14 +9,11 @@ from jasping.knowledge.ingest import IngestError, ZipLimits, check_archive, pars
 from jasping.knowledge.ingest import parse as parse_module
 
 GOOD_PDF = files.pdf([[("h1", "Hello"), ("p", files.LOREM_EN)]])
-SECONDS = 5.0
 
 
 def fails_with(code: str, data: bytes, filename: str, **kwargs) -> IngestError:
-    started = time.monotonic()
-    with pytest.raises(IngestError) as caught:
+    with pytest.raises(IngestError) as caught:  # how fast it fails is measured in bench/, not asserted here
         parse_file(data, filename, **kwargs)
-    assert time.monotonic() - started < SECONDS
     assert caught.value.code == code, caught.value.message
     assert caught.value.message and "Traceback" not in caught.value.message
     return caught.value
@@ -159,7 +154,6 @@ HOSTILE = {
 @pytest.mark.parametrize("name", HOSTILE)
 def test_hostile_html_gives_clean_text_or_a_clear_error(name):
     data = HOSTILE[name].encode("utf-8")
-    started = time.monotonic()
     try:
         doc = parse_file(data, "page.html")
     except IngestError as error:
@@ -170,7 +164,6 @@ def test_hostile_html_gives_clean_text_or_a_clear_error(name):
         assert "lollol" not in doc.text
     page = parse_html_page(data, "https://example.test/") if name != "script-only" else None
     assert page is None or page.url == "https://example.test/"
-    assert time.monotonic() - started < 2 * SECONDS
 
 
 def test_crawled_page_too_large():
