@@ -273,6 +273,16 @@ def test_sensitive_actions_need_a_recent_password_or_code(client, app_clock) -> 
     r = nadia.client.delete("/api/v1/auth/mfa/totp")
     assert r.status_code == 403 and r.json()["error"]["code"] == "reauthentication_required"
     assert nadia.client.post("/api/v1/auth/mfa/recovery-codes").status_code == 403
+    # integration secrets and a contact's export or erasure too (checked before the body or the object)
+    for method, path in (
+        ("POST", "/api/v1/integrations"),
+        ("POST", "/api/v1/integrations/google/authorize"),
+        ("POST", "/api/v1/agents/agt_any/channels"),
+        ("GET", "/api/v1/contacts/cot_any/export"),
+        ("DELETE", "/api/v1/contacts/cot_any"),
+    ):
+        r = nadia.client.request(method, path, json={"type": "webhook"} if method == "POST" else None)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "reauthentication_required", (path, r.text)
 
     r = nadia.client.post("/api/v1/auth/reauthenticate", json={"password": "wrong password!"})
     assert r.status_code == 401

@@ -17,7 +17,7 @@ from jasping.errors import NotFound
 from jasping.security import audit
 from jasping.security.audit import Actor
 from jasping.web.api import API
-from jasping.web.deps import AdminPrincipal, CurrentPrincipal, DbSession
+from jasping.web.deps import AdminPrincipal, CurrentPrincipal, DbSession, RecentAuth
 
 router = APIRouter(prefix=f"{API}/agents/{{agent_id}}", tags=["channels"])
 
@@ -52,7 +52,9 @@ def _read(connection) -> ChannelRead:  # noqa: ANN001
 
 
 @router.post("/channels", status_code=201, response_model=ChannelRead)
-def connect(agent_id: str, body: ChannelIn, principal: AdminPrincipal, db: DbSession) -> ChannelRead:
+def connect(
+    agent_id: str, body: ChannelIn, principal: AdminPrincipal, db: DbSession, _recent: RecentAuth
+) -> ChannelRead:
     """Connect the agent: `{"type": "whatsapp", "phone_number_id", "waba_id", "access_token", "app_secret",
     "verify_token", "template"?}` or `{"type": "twilio", "phone_number", "account_sid", "auth_token", "voice"?,
     "handoff_number"?}`. The secrets are stored encrypted and never shown again; 409 if the number is taken."""

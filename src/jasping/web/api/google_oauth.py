@@ -14,7 +14,7 @@ from jasping.integrations import google_oauth as google
 from jasping.integrations import service
 from jasping.web.api import API
 from jasping.web.api.integrations import IntegrationRead
-from jasping.web.deps import AdminPrincipal, DbSession
+from jasping.web.deps import AdminPrincipal, DbSession, RecentAuth
 
 router = APIRouter(tags=["integrations"])
 
@@ -30,7 +30,7 @@ class AuthorizeRead(BaseModel):
 
 
 @router.post(f"{API}/integrations/google/authorize", response_model=AuthorizeRead)
-def authorize(principal: AdminPrincipal, db: DbSession, body: AuthorizeIn) -> AuthorizeRead:
+def authorize(principal: AdminPrincipal, db: DbSession, body: AuthorizeIn, _recent: RecentAuth) -> AuthorizeRead:
     """Start connecting a Google account for `uses` (calendar, sheets, drive, gmail). Nothing is stored until the
     person agrees on Google's page and Google sends them back to `/oauth/google/callback` (15 minutes at most)."""
     choices = google.GoogleIn.model_validate(body.model_dump(exclude={"agent_id", "name", "integration_id"}))

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from jasping.integrations import service
 from jasping.web.api import API
-from jasping.web.deps import AdminPrincipal, CurrentPrincipal, DbSession
+from jasping.web.deps import AdminPrincipal, CurrentPrincipal, DbSession, RecentAuth
 
 router = APIRouter(prefix=f"{API}/integrations", tags=["integrations"])
 
@@ -39,7 +39,9 @@ class KindRead(BaseModel):
 
 
 @router.post("", status_code=201, response_model=IntegrationRead, response_model_exclude_none=False)
-def connect(principal: AdminPrincipal, db: DbSession, body: dict[str, Any] = Body(...)) -> IntegrationRead:
+def connect(
+    principal: AdminPrincipal, db: DbSession, _recent: RecentAuth, body: dict[str, Any] = Body(...)
+) -> IntegrationRead:
     """Connect an integration: `{"type", "agent_id"?, "name"?, …its settings}`. `GET /api/v1/integrations/types`
     lists the types and the JSON Schema of each one's settings."""
     try:
