@@ -43,6 +43,7 @@ from jasping.web.dashboard import (
     breach_views,
     channels_views,
     integrations_views,
+    keys_views,
     knowledge_views,
     legal_views,
     playground_views,
@@ -121,6 +122,7 @@ def create_app() -> FastAPI:
     app.include_router(security_views.router)
     app.include_router(account_views.router)
     app.include_router(billing_views.router)
+    app.include_router(keys_views.router)
     app.include_router(widget_script.router)
     app.include_router(appointment_links.router)
     app.include_router(whatsapp_webhooks.router)

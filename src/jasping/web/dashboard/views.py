@@ -1,4 +1,4 @@
-"""Dashboard pages: sign-up, log-in, organization home, agents, API keys, settings."""
+"""Dashboard pages: sign-up, log-in, organization home, agents, settings (API keys: keys_views.py)."""
 
 from __future__ import annotations
 
@@ -420,34 +420,3 @@ def agent_delete(agent_id: str, db: DbSession, principal: Member, csrf: Csrf) ->
     principal.require(Role.admin)
     agents.delete_agent(db, agent_id=agent_id, actor=principal.actor)
     return _redirect("/agents?flash=agent_deleted")
-
-
-# ---- API keys ---------------------------------------------------------------------------------
-@router.get("/api-keys")
-def keys_page(request: Request, db: DbSession, principal: Member) -> Response:
-    principal.require(Role.admin)
-    return _page(request, "keys.html", principal, db, keys=tenancy.list_api_keys(db))
-
-
-@router.post("/api-keys")
-def key_create(
-    request: Request,
-    db: DbSession,
-    principal: Member,
-    csrf: Csrf,
-    name: Annotated[str, Form(max_length=120)] = "API key",
-) -> Response:
-    check_csrf(principal, csrf)
-    principal.require(Role.admin)
-    if not sessions.recently_authenticated(principal.login):
-        return _redirect("/security/reauth?next=/api-keys")
-    new = tenancy.create_api_key(db, org_id=principal.org_id, name=name, actor=principal.actor)
-    return _page(request, "keys.html", principal, db, 201, keys=tenancy.list_api_keys(db), new_secret=new.secret)
-
-
-@router.post("/api-keys/{key_id}/revoke")
-def key_revoke(key_id: str, db: DbSession, principal: Member, csrf: Csrf) -> Response:
-    check_csrf(principal, csrf)
-    principal.require(Role.admin)
-    tenancy.revoke_api_key(db, key_id=key_id, actor=principal.actor)
-    return _redirect("/api-keys?flash=key_revoked")
