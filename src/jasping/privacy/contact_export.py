@@ -3,7 +3,8 @@ published at `GET /api/v1/schemas/contact-export.json` (`privacy/schemas/contact
 
 It holds the contact, their conversations on every channel (web chat, WhatsApp, SMS, calls as transcripts) with
 every message, the files they sent (metadata and a download link; the bytes in base64 on request), their leads,
-appointments and consent records. Rows are found through the contact and through their conversations, so a lead
+appointments and consent records (each decision with the notice version, method and keyed IP hash, and the state
+per purpose now). Rows are found through the contact and through their conversations, so a lead
 or appointment left without its contact id is exported too.
 """
 
@@ -24,7 +25,7 @@ from jasping.leads.models import Lead
 from jasping.privacy.models import ConsentRecord
 from jasping.scheduling.models import Appointment
 
-FORMAT, VERSION = "jasping.contact-export", 1
+FORMAT, VERSION = "jasping.contact-export", 2  # 2: the consent records' notice version, method, IP hash; their state
 
 
 @cache
@@ -114,8 +115,16 @@ def _consent(c: ConsentRecord) -> dict:
         "wording": c.wording,
         "policy_url": c.policy_url,
         "language": c.language,
+        "notice_version": c.notice_version,
+        "method": c.method,
+        "ip_hash": c.ip_hash,
         "created_at": _iso(c.created_at),
     }
+
+
+def _consent_state(rows: list[ConsentRecord]) -> dict:
+    """The state per purpose now: the latest decision (rows are oldest first) and since when."""
+    return {c.purpose: {"granted": bool(c.granted), "since": _iso(c.created_at)} for c in rows}
 
 
 def export(session: Session, contact: Contact, *, include_files: bool = False) -> dict:
@@ -137,6 +146,7 @@ def export(session: Session, contact: Contact, *, include_files: bool = False) -
         where = or_(model.contact_id == contact.id, model.conversation_id.in_(ids))
         return list(session.execute(select(model).where(where).order_by(*order)).scalars())
 
+    consents = of(ConsentRecord, ConsentRecord.created_at, ConsentRecord.id)
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -172,5 +182,6 @@ def export(session: Session, contact: Contact, *, include_files: bool = False) -
         ],
         "leads": [_lead(x) for x in of(Lead, Lead.created_at, Lead.id)],
         "appointments": [_appointment(a) for a in of(Appointment, Appointment.start, Appointment.id)],
-        "consents": [_consent(c) for c in of(ConsentRecord, ConsentRecord.created_at, ConsentRecord.id)],
+        "consents": [_consent(c) for c in consents],
+        "consent_state": _consent_state(consents),
     }
