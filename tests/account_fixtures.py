@@ -69,7 +69,13 @@ def register(client, name: str, email: str, organization: str):  # noqa: ANN001,
     from starlette.testclient import TestClient
 
     own = TestClient(client.app, base_url="http://testserver")
-    body = {"email": email, "password": PASSWORD, "organization_name": organization, "name": name}
+    body = {
+        "email": email,
+        "password": PASSWORD,
+        "organization_name": organization,
+        "name": name,
+        "accept_privacy_notice": True,
+    }
     r = own.post("/api/v1/auth/register", json=body)
     assert r.status_code == 201, r.text
     own.headers["X-CSRF-Token"] = r.json()["csrf_token"]

@@ -205,7 +205,8 @@ def make_org(client: TestClient):  # noqa: ANN201
         n = next(counter)
         email, password = f"owner{n}-{name.lower()}@example.org", "correct horse battery"
         own = TestClient(create_app(), base_url="http://testserver")
-        r = own.post("/api/v1/auth/register", json={"email": email, "password": password, "organization_name": name})
+        body = {"email": email, "password": password, "organization_name": name, "accept_privacy_notice": True}
+        r = own.post("/api/v1/auth/register", json=body)
         assert r.status_code == 201, r.text
         own.headers["X-CSRF-Token"] = r.json()["csrf_token"]
         key = own.post("/api/v1/api-keys", json={"name": "tests"})

@@ -72,7 +72,8 @@ def browser() -> TestClient:
 def register(email: str = "nadia@example.org", organization: str = "Agence Lumière") -> Person:
     own = browser()
     r = own.post(
-        "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "organization_name": organization}
+        "/api/v1/auth/register",
+        json={"email": email, "password": PASSWORD, "organization_name": organization, "accept_privacy_notice": True},
     )
     assert r.status_code == 201, r.text
     me = r.json()

@@ -7,10 +7,11 @@ import pytest
 from jasping.config import get_settings
 
 PASSWORD = "correct horse battery"
+ACCEPT = {"accept_privacy_notice": True}  # the privacy policy accepted (tests/test_signup_consent.py)
 
 
 def _register(client, email: str = "nadia@example.org", **extra):  # noqa: ANN001, ANN202
-    body = {"email": email, "password": PASSWORD, "organization_name": "Agence Lumière", **extra}
+    body = {"email": email, "password": PASSWORD, "organization_name": "Agence Lumière", **ACCEPT, **extra}
     return client.post("/api/v1/auth/register", json=body)
 
 
@@ -53,7 +54,7 @@ def test_cookies_are_secure_behind_https(client, monkeypatch) -> None:
     ],
 )
 def test_register_rejects_bad_input_clearly(client, body, status, code) -> None:
-    r = client.post("/api/v1/auth/register", json=body)
+    r = client.post("/api/v1/auth/register", json={**ACCEPT, **body})
     assert r.status_code == status, r.text
     assert r.json()["error"]["code"] == code and r.json()["error"]["message"]
 

@@ -34,6 +34,7 @@ def _store_personal_data(client, make_org) -> str:  # noqa: ANN001
             "password": "correct horse battery",
             "organization_name": "Riad",
             "name": SECRET_NAME,
+            "accept_privacy_notice": True,
         },
     )
     assert r.status_code == 201

@@ -81,7 +81,12 @@ def test_a_locked_sqlite_database_is_a_503_to_retry_not_a_500(client, monkeypatc
     monkeypatch.setattr(agents_api.service, "list_agents", locked)
     r = client.post(
         "/api/v1/auth/register",
-        json={"email": "busy@example.org", "password": "correct horse battery", "organization_name": "Busy"},
+        json={
+            "email": "busy@example.org",
+            "password": "correct horse battery",
+            "organization_name": "Busy",
+            "accept_privacy_notice": True,
+        },
     )
     r = client.get("/api/v1/agents")
     assert r.status_code == 503 and r.json()["error"]["code"] == "busy" and r.headers["retry-after"] == "2"

@@ -102,7 +102,8 @@ def test_too_many_requests_for_one_account_stay_silent(client) -> None:
 )
 def test_weak_and_breached_passwords_are_refused_at_sign_up(client, password: str, reason: str) -> None:
     r = client.post(
-        "/api/v1/auth/register", json={"email": "a@example.org", "password": password, "organization_name": "X"}
+        "/api/v1/auth/register",
+        json={"email": "a@example.org", "password": password, "organization_name": "X", "accept_privacy_notice": True},
     )
     assert r.status_code == 422 and r.json()["error"]["code"] == "weak_password"
     assert reason in r.json()["error"]["message"]

@@ -131,7 +131,12 @@ def test_session_cookie_flags(client, monkeypatch, base_url: str, secure: bool) 
         own = browser()
         r = own.post(
             "/api/v1/auth/register",
-            json={"email": "nadia@example.org", "password": PASSWORD, "organization_name": "Lumière"},
+            json={
+                "email": "nadia@example.org",
+                "password": PASSWORD,
+                "organization_name": "Lumière",
+                "accept_privacy_notice": True,
+            },
         )
         for response in (r, own.post("/api/v1/auth/login", json={"email": "nadia@example.org", "password": PASSWORD})):
             cookie = _cookie(response)

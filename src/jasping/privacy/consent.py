@@ -170,20 +170,32 @@ def record_for_contact(
 
 
 def record_signup(
-    session: Session, *, user_id: str, org_id: str, wording: str, notice_version: str, policy_url: str, ip: str | None
+    session: Session,
+    *,
+    user_id: str,
+    org_id: str,
+    wording: str,
+    notice_version: str,
+    policy_url: str,
+    ip: str | None,
+    channel: str = "dashboard",
+    method: str = "button",
+    language: str | None = None,
 ) -> ConsentRecord:
-    """A user signing up accepted the platform's privacy notice shown next to the button."""
+    """A user signing up accepted the platform's privacy notice (shown next to the form's button, or by an API
+    client that sent `accept_privacy_notice`)."""
     row = ConsentRecord(
         id=new_id("cns"),
         org_id=org_id,
         user_id=user_id,
         purpose=SIGNUP,
         granted=True,
-        channel="dashboard",
+        channel=channel,
         wording=wording,
         policy_url=policy_url,
         notice_version=notice_version,
-        method="button",
+        language=language,
+        method=method,
         ip_hash=ip_hash(PLATFORM, ip),
         created_at=clock.now(),
     )
@@ -219,8 +231,39 @@ SIGNUP_NOTICE = {
 }
 
 
-def record_signup_notice(session: Session, *, user_id: str, org_id: str, lang: str, ip: str | None) -> ConsentRecord:
-    """The sign-up form's notice (next to its button), with the privacy policy's version in force."""
+def signup_notice_in_force(session: Session, *, accepted: bool | None, version: str | None, lang: str) -> str:
+    """The privacy policy's version an API sign-up accepts (`privacy/vN`): refused (422) unless the client says the
+    person accepted it, and when it names the version it showed, unless that is the one in force."""
+    from jasping.privacy import pages
+
+    in_force = pages.in_force(session, "privacy", lang=lang if lang in SIGNUP_NOTICE else "en").label
+    if accepted is not True:
+        raise Invalid(
+            "signing up needs the person's acceptance of the privacy policy (/privacy, version "
+            f'{in_force} in force): show it and send "accept_privacy_notice": true',
+            code="consent_required",
+        )
+    if version is not None and version.strip() != in_force:
+        raise Invalid(
+            f"privacy_notice_version: {version.strip()[:60]!r} is not the privacy policy in force; {in_force} is — "
+            "show that version and send its label",
+            code="notice_not_in_force",
+        )
+    return in_force
+
+
+def record_signup_notice(
+    session: Session,
+    *,
+    user_id: str,
+    org_id: str,
+    lang: str,
+    ip: str | None,
+    channel: str = "dashboard",
+    method: str = "button",
+) -> ConsentRecord:
+    """The sign-up's notice (next to the form's button, or accepted through the API), with the privacy policy's
+    version in force."""
     from jasping.privacy import pages
 
     lang = lang if lang in SIGNUP_NOTICE else "en"
@@ -233,6 +276,9 @@ def record_signup_notice(session: Session, *, user_id: str, org_id: str, lang: s
         notice_version=policy.label,
         policy_url=pages.platform_url("privacy"),
         ip=ip,
+        channel=channel,
+        method=method,
+        language=lang,
     )
 
 

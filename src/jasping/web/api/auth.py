@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jasping.config import get_settings
 from jasping.errors import DomainError, NotFound, Unauthorized
+from jasping.privacy import consent
 from jasping.security import mfa, mfa_codes, password_reset, passwords, ratelimit, sessions
 from jasping.security.audit import Actor, record
 from jasping.tenancy import service as tenancy
@@ -30,6 +31,15 @@ class RegisterIn(BaseModel):
     organization_name: str = Field(min_length=1, max_length=200)
     name: str | None = Field(default=None, max_length=200)
     locale: str = Field(default="en", pattern="^(en|fr)$")
+    accept_privacy_notice: bool | None = Field(
+        default=None,
+        description="required, true: the person accepted the privacy policy (/privacy) — recorded as their consent",
+    )
+    privacy_notice_version: str | None = Field(
+        default=None,
+        max_length=60,
+        description="the privacy policy's version the person was shown (e.g. privacy/v2); refused unless in force",
+    )
 
 
 class LoginIn(BaseModel):
@@ -181,7 +191,11 @@ def commit_and_raise(db: DbSession, exc: DomainError) -> None:
 
 @router.post("/register", status_code=201, response_model=MeOut)
 def register(body: RegisterIn, request: Request, response: Response, db: DbSession) -> MeOut:
-    """Create an account and its first organization, and log in."""
+    """Create an account and its first organization, and log in. The person must have accepted the privacy policy
+    (`accept_privacy_notice: true`, 422 `consent_required` otherwise): recorded with the version in force."""
+    consent.signup_notice_in_force(
+        db, accepted=body.accept_privacy_notice, version=body.privacy_notice_version, lang=body.locale
+    )
     user, org = tenancy.register(
         db,
         email=body.email,
@@ -190,6 +204,9 @@ def register(body: RegisterIn, request: Request, response: Response, db: DbSessi
         name=body.name,
         locale=body.locale,
         ip=client_ip(request),
+    )
+    consent.record_signup_notice(
+        db, user_id=user.id, org_id=org.id, lang=body.locale, ip=client_ip(request), channel="api", method="api"
     )
     token, login = start_session(request, db, user)
     set_session_cookie(response, token)
