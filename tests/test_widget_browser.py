@@ -546,3 +546,45 @@ def test_a_visitor_books_an_appointment_in_english_by_picking_an_offered_time(br
     assert appointment["conversation_id"] == widget.conversation_id(pg) and appointment["language"] == "en"
     watch.assert_clean()
     pg.context.close()
+
+
+def test_a_visitor_withdraws_their_consent_and_the_chat_ends(browser, widget) -> None:
+    from playwright.sync_api import expect
+
+    key = widget.public_key
+    pg, watch = _new_page(browser)
+    pg.goto(widget.url)
+    _open(pg)
+    withdraw = pg.get_by_role("button", name="Retirer mon consentement")
+    expect(pg.locator(".consent").first).to_contain_text("En discutant, vous acceptez")
+    expect(withdraw).to_be_hidden()  # nothing to withdraw before the first message
+    _ask(pg, "Où puis-je me garer ?")
+    conversation = widget.conversation_id(pg)
+    expect(withdraw).to_be_visible()
+
+    withdraw.click()  # the first press only asks
+    confirm = pg.get_by_role("button", name="Retirer et terminer la discussion ?")
+    expect(confirm).to_be_visible()
+    detail = widget.org.get(f"/api/v1/conversations/{conversation}").json()
+    assert detail["status"] != "closed" and [c["granted"] for c in detail["consents"]] == [True]
+    with pg.expect_response(lambda r: r.url.endswith("/consents/withdraw")) as info:
+        confirm.click()
+    assert info.value.status == 200 and json.loads(info.value.request.post_data) == {"purpose": "all"}
+    expect(pg.get_by_role("status")).to_contain_text("Votre consentement est retiré")
+    expect(pg.locator(".msg.user")).to_have_count(0)  # the conversation is gone from the page
+    assert pg.evaluate(f"localStorage.getItem('jasping:{key}')") is None
+    assert pg.evaluate(f"localStorage.getItem('jasping:consent:{key}')") is None
+    expect(pg.locator(".consent").first).to_be_visible()  # the notice again, for a new conversation
+    expect(withdraw).to_be_hidden()
+    detail = widget.org.get(f"/api/v1/conversations/{conversation}").json()
+    assert detail["status"] == "closed"
+    assert [(c["purpose"], c["granted"]) for c in detail["consents"]][-1] == ("chat_privacy_notice", False)
+
+    box = pg.locator(".jp input")  # writing again starts a new conversation, under the notice
+    box.fill("Where can I park?")
+    box.press("Enter")
+    expect(pg.locator(".msg.agent").last).to_contain_text("Free parking")
+    assert widget.conversation_id(pg) != conversation
+    expect(pg.get_by_role("button", name="Withdraw my consent")).to_be_visible()  # the chat went on in English
+    watch.assert_clean()
+    pg.context.close()

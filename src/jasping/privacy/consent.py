@@ -340,6 +340,22 @@ def withdraw(
     return row
 
 
+def withdraw_all(
+    session: Session, contact: Contact, *, method: str, actor: Actor, conversation_id: str | None = None
+) -> list[ConsentRecord]:
+    """Withdraw every consent the contact has granted, and the chat notice last (it ends the conversation), in the
+    caller's transaction: the widget's "withdraw my consent"."""
+    rows = [
+        withdraw(session, contact, purpose=p, method=method, actor=actor, conversation_id=conversation_id)
+        for p in MARKETING_PURPOSES
+        if granted_now(session, contact.id, p)
+    ]
+    rows.append(
+        withdraw(session, contact, purpose=CHAT_NOTICE, method=method, actor=actor, conversation_id=conversation_id)
+    )
+    return rows
+
+
 def _stop(session: Session, contact: Contact, purpose: str, conversation_id: str | None) -> dict[str, int]:
     """The processing the withdrawn consent allowed, stopped now; counts of what was stopped."""
     from jasping.leads.models import Lead, LeadSync

@@ -81,7 +81,9 @@ class VisitorConsent(BaseModel):
 
 class VisitorWithdrawal(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    purpose: str = Field(description=f"one of {', '.join(consent.CONTACT_PURPOSES)}")
+    purpose: str = Field(
+        description=f"one of {', '.join(consent.CONTACT_PURPOSES)}, or `all`: every consent granted and the chat notice"
+    )
 
 
 def _contact(db: DbSession, principal: Principal, contact_id: str) -> Contact:
@@ -178,10 +180,14 @@ def visitor_consent(conversation_id: str, body: VisitorConsent, request: Request
 
 @router.post("/widget/sessions/{conversation_id}/consents/withdraw", response_model=ConsentsRead, tags=["widget"])
 def visitor_withdraw(conversation_id: str, body: VisitorWithdrawal, request: Request, db: DbSession) -> ConsentsRead:
-    """The visitor withdraws a consent. Withdrawing the chat notice ends this conversation at once: the session token
-    stops working and the agent processes nothing more from it."""
+    """The visitor withdraws a consent (`all`: the widget's "withdraw my consent" — every consent they granted, then
+    the chat notice, in one transaction). Withdrawing the chat notice ends this conversation at once: the session
+    token stops working and the agent processes nothing more from it."""
     conversation, contact, actor = _visitor(db, request, conversation_id)
-    consent.withdraw(
-        db, contact, purpose=body.purpose, method="widget_link", actor=actor, conversation_id=conversation.id
-    )
+    if body.purpose == "all":
+        consent.withdraw_all(db, contact, method="widget_link", actor=actor, conversation_id=conversation.id)
+    else:
+        consent.withdraw(
+            db, contact, purpose=body.purpose, method="widget_link", actor=actor, conversation_id=conversation.id
+        )
     return _state(db, contact.id)

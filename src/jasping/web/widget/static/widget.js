@@ -2,6 +2,8 @@
  * <script src="https://HOST/widget.js" data-agent="PUBLIC_KEY" async></script>
  * Optional attributes: data-color (accent), data-position (left|right), data-lang (en|fr|ar),
  * data-privacy-url (the privacy policy linked from the consent notice; default: the agent's privacy notice).
+ * Once the visitor has accepted the notice, "Withdraw my consent" (asked twice) withdraws every consent they gave
+ * and ends the conversation (POST /sessions/{id}/consents/withdraw {"purpose": "all"}).
  * Dependency-free; renders inside an open Shadow DOM; the only global is window.JasPing.
  */
 (function () {
@@ -33,7 +35,9 @@
       invalid: 'Sorry, this message could not be sent. Please shorten or rephrase it.',
       unavailable: 'This chat is not available right now.', attach: 'Send a file',
       fileType: 'This kind of file cannot be sent. Send a photo, a PDF, a Word or Excel document or a text file.',
-      fileSize: 'This file is too large to send.'
+      fileSize: 'This file is too large to send.', withdraw: 'Withdraw my consent',
+      withdrawConfirm: 'Withdraw and end this chat?',
+      withdrawn: 'Your consent is withdrawn and this chat has ended. Write again to start a new one.'
     },
     fr: {
       open: 'Ouvrir la discussion', close: 'Fermer la discussion', chat: 'Discuter avec {name}',
@@ -47,7 +51,9 @@
       invalid: 'Désolé, ce message n’a pas pu être envoyé. Raccourcissez-le ou reformulez-le.',
       unavailable: 'Cette discussion n’est pas disponible pour le moment.', attach: 'Envoyer un fichier',
       fileType: 'Ce type de fichier ne peut pas être envoyé. Envoyez une photo, un PDF, un document Word ou Excel ou un fichier texte.',
-      fileSize: 'Ce fichier est trop volumineux.'
+      fileSize: 'Ce fichier est trop volumineux.', withdraw: 'Retirer mon consentement',
+      withdrawConfirm: 'Retirer et terminer la discussion ?',
+      withdrawn: 'Votre consentement est retiré et la discussion est terminée. Écrivez pour en commencer une nouvelle.'
     },
     ar: {
       open: 'فتح المحادثة', close: 'إغلاق المحادثة', chat: 'تحدث مع {name}', assistant: 'المساعد',
@@ -61,7 +67,9 @@
       invalid: 'عذرًا، تعذر إرسال هذه الرسالة. يرجى اختصارها أو إعادة صياغتها.',
       unavailable: 'هذه المحادثة غير متاحة حاليًا.', attach: 'إرسال ملف',
       fileType: 'لا يمكن إرسال هذا النوع من الملفات. أرسل صورة أو ملف PDF أو مستند Word أو Excel أو ملفًا نصيًا.',
-      fileSize: 'هذا الملف كبير جدًا.'
+      fileSize: 'هذا الملف كبير جدًا.', withdraw: 'سحب موافقتي',
+      withdrawConfirm: 'سحب الموافقة وإنهاء المحادثة؟',
+      withdrawn: 'تم سحب موافقتك وانتهت هذه المحادثة. اكتب مجددًا لبدء محادثة جديدة.'
     }
   };
   var baseLang = function (tag) { return String(tag || '').toLowerCase().split(/[-_]/)[0]; };
@@ -186,6 +194,11 @@
     '.qr button:hover{background:#f3f4f6}',
     '.consent{padding:6px 14px;font-size:12px;color:#4b5563;background:#fff;border-top:1px solid #e5e7eb}',
     '.consent a{color:var(--jp-accent);text-decoration:underline}',
+    '.manage{display:flex;gap:10px;justify-content:space-between;padding:6px 14px;font-size:12px;color:#4b5563;background:#fff;border-top:1px solid #e5e7eb}',
+    '.manage[hidden]{display:none}', '.manage a{color:var(--jp-accent);text-decoration:underline}',
+    '.manage button{color:#4b5563;text-decoration:underline;font-size:12px}',
+    '.manage button.confirm{color:#991b1b;font-weight:600}',
+    '.note .bubble{background:#f3f4f6;color:#374151}',
     'form{display:flex;gap:8px;padding:10px;border-top:1px solid #e5e7eb;background:#fff;margin:0}',
     'input{flex:1;min-width:0;padding:9px 12px;border:1px solid #d1d5db;border-radius:999px;background:#fff;font-size:15px}',
     'input:focus-visible{outline:2px solid var(--jp-focus);outline-offset:0;border-color:var(--jp-accent)}',
@@ -209,6 +222,7 @@
   var loaded = false; // the greeting and history are in the message list
   var starting = null; // the pending promise that starts or restores the conversation
   var busy = false;
+  var confirming = false; // "Withdraw my consent" was pressed once: the next press withdraws
   var ui = null;
 
   function build() {
@@ -238,6 +252,10 @@
     r.consentText = document.createTextNode('');
     r.consent = el('p', { class: 'consent' }, [r.consentText, r.privacy, document.createTextNode('.')]);
     r.consent.hidden = true;
+    r.policy = el('a', { href: privacyUrl, target: '_blank', rel: 'noopener noreferrer' });
+    r.withdraw = el('button', { type: 'button', onclick: function () { askWithdrawal(); } });
+    r.manage = el('p', { class: 'manage' }, [r.policy, r.withdraw]);
+    r.manage.hidden = true;
     r.input = el('input', { type: 'text', maxlength: String(MAX_CHARS), autocomplete: 'off', enterkeyhint: 'send' });
     r.send = el('button', { type: 'submit', class: 'send' }, [icon(ICON_SEND)]);
     r.file = el('input', { type: 'file', class: 'file', tabindex: '-1', 'aria-hidden': 'true',
@@ -252,7 +270,7 @@
       var text = r.input.value;
       if (text.trim() && !busy) { r.input.value = ''; send(text); }
     } }, [r.clip, r.input, r.send]);
-    r.panel = el('div', { class: 'panel', id: 'jp-panel', role: 'dialog', 'aria-modal': 'false' }, [el('div', { class: 'head' }, [r.title, r.human, r.x]), r.log, r.consent, r.form]);
+    r.panel = el('div', { class: 'panel', id: 'jp-panel', role: 'dialog', 'aria-modal': 'false' }, [el('div', { class: 'head' }, [r.title, r.human, r.x]), r.log, r.consent, r.manage, r.form]);
     r.panel.hidden = true;
     r.wrap = el('div', { class: 'jp' }, [r.panel, r.launcher]);
     r.wrap.addEventListener('keydown', function (e) {
@@ -286,7 +304,9 @@
     ui.clip.setAttribute('aria-label', t('attach'));
     ui.clip.setAttribute('title', t('attach'));
     ui.consentText.nodeValue = t('consent');
-    ui.privacy.textContent = t('privacy');
+    ui.privacy.textContent = ui.policy.textContent = t('privacy');
+    ui.withdraw.textContent = t(confirming ? 'withdrawConfirm' : 'withdraw');
+    ui.withdraw.className = confirming ? 'confirm' : '';
     applyHint(ui.hint || 'text');
   }
 
@@ -553,7 +573,7 @@
       }
       clearQuickReplies();
       recordConsent();
-      ui.consent.hidden = true;
+      showPrivacy();
       addMessage('user', text);
       applyHint('text');
       m = addMessage('agent', '');
@@ -591,7 +611,7 @@
       if (file.size > (session.maxFileMb || 10) * 1024 * 1024) { showError('fileSize'); return; }
       clearQuickReplies();
       recordConsent();
-      ui.consent.hidden = true;
+      showPrivacy();
       mine = addMessage('user', file.name || 'file', true);
       m = addMessage('agent', '');
       startTyping(m);
@@ -613,18 +633,52 @@
     }
   }
 
+  // ---- consent: the notice before the first message, then the policy and "Withdraw my consent" -----------
+  function showPrivacy() {
+    ui.consent.hidden = hasConsent();
+    ui.manage.hidden = !(hasConsent() && session);
+  }
+
+  function askWithdrawal() {
+    if (busy || !session) return;
+    if (!confirming) { confirming = true; applyLanguage(); ui.withdraw.focus(); return; }
+    withdrawConsent();
+  }
+
+  // Every consent the visitor gave is withdrawn and the conversation ends; this device forgets both.
+  async function withdrawConsent() {
+    busy = true;
+    ui.send.disabled = ui.clip.disabled = ui.withdraw.disabled = true;
+    try {
+      await request('POST', '/sessions/' + encodeURIComponent(session.id) + '/consents/withdraw', { purpose: 'all' });
+      dropSession();
+      store.del(CONSENT);
+      loaded = false;
+      while (ui.log.firstChild) ui.log.removeChild(ui.log.firstChild);
+      var m = addMessage('note', t('withdrawn'));
+      m.msg.setAttribute('role', 'status');
+    } catch (err) {
+      showError(errorKey(err));
+    } finally {
+      busy = confirming = false;
+      ui.send.disabled = ui.clip.disabled = ui.withdraw.disabled = false;
+      showPrivacy();
+      applyLanguage();
+    }
+  }
+
   // ---- open / close ----------------------------------------------------------------------------
   function open() {
     if (!ui) return;
     if (ui.panel.hidden) {
       ui.panel.hidden = false;
       ui.launcher.setAttribute('aria-expanded', 'true');
-      ui.consent.hidden = hasConsent();
+      showPrivacy();
       applyLanguage();
     }
     ui.input.focus();
     if (!loaded) {
-      ensureStarted().then(scroll, function (err) {
+      ensureStarted().then(function () { showPrivacy(); scroll(); }, function (err) {
         if (err instanceof HttpError && err.status === 404) dropSession();
         showError(errorKey(err));
       });
