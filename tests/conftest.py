@@ -160,6 +160,16 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
     yield url
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    """Every test starts with no rate-limit counter or lock (the in-process store would carry them over)."""
+    from jasping.security import ratelimit
+
+    ratelimit.reset()
+    yield
+    ratelimit.reset()
+
+
 @pytest.fixture
 def client(db_url: str) -> Iterator[TestClient]:
     from jasping.app import create_app

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from jasping import __version__, logs
@@ -35,6 +35,7 @@ from jasping.web.api import (
     organization,
     privacy,
     privacy_requests,
+    security_events,
 )
 from jasping.web.dashboard import (
     STATIC_DIR,
@@ -48,6 +49,7 @@ from jasping.web.dashboard import (
     legal_views,
     playground_views,
     privacy_views,
+    security_events_views,
     security_views,
 )
 from jasping.web.dashboard import views as dashboard
@@ -55,6 +57,7 @@ from jasping.web.webhooks import stripe as stripe_webhooks
 from jasping.web.webhooks import twilio as twilio_webhooks
 from jasping.web.webhooks import twilio_voice as twilio_voice_webhooks
 from jasping.web.webhooks import whatsapp as whatsapp_webhooks
+from jasping.web.webhooks.common import limit_by_ip
 from jasping.web.widget import api as widget_api
 from jasping.web.widget import script as widget_script
 
@@ -108,6 +111,7 @@ def create_app() -> FastAPI:
         legal_pages,
     ):
         app.include_router(module.router)
+    app.include_router(security_events.router)
     app.include_router(contacts.router)
     app.include_router(contacts.schemas)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -120,13 +124,15 @@ def create_app() -> FastAPI:
     app.include_router(legal_views.router)
     app.include_router(breach_views.router)
     app.include_router(security_views.router)
+    app.include_router(security_events_views.router)
     app.include_router(account_views.router)
     app.include_router(billing_views.router)
     app.include_router(keys_views.router)
     app.include_router(widget_script.router)
     app.include_router(appointment_links.router)
-    app.include_router(whatsapp_webhooks.router)
-    app.include_router(twilio_webhooks.router)
-    app.include_router(twilio_voice_webhooks.router)
-    app.include_router(stripe_webhooks.router)
+    webhook_limit = [Depends(limit_by_ip)]  # per source IP, before any signature work
+    app.include_router(whatsapp_webhooks.router, dependencies=webhook_limit)
+    app.include_router(twilio_webhooks.router, dependencies=webhook_limit)
+    app.include_router(twilio_voice_webhooks.router, dependencies=webhook_limit)
+    app.include_router(stripe_webhooks.router, dependencies=webhook_limit)
     return app

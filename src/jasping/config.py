@@ -54,6 +54,19 @@ class Settings(BaseSettings):
     session_absolute_hours: int = 12
     step_up_minutes: int = 10
     password_reset_minutes: int = 30  # how long a password-reset link works (once)
+    # Rate limits and lockout (security/lockout.py, docs/security.md); 0 turns one off. Failed log-ins (and wrong
+    # second-factor codes) are counted per account (the email, case-insensitive) and per IP within
+    # `login_lockout_minutes`; reaching a limit locks that account or IP for `login_lockout_minutes` (429, Retry-After).
+    login_failures_per_account: int = 10
+    login_failures_per_ip: int = 50
+    mfa_failures_per_account: int = 10
+    login_lockout_minutes: int = 15
+    registrations_per_ip: int = 20  # sign-ups per IP and hour
+    password_resets_per_ip: int = 20  # reset requests per IP and minute (and 3 per account, silently)
+    webhook_requests_per_ip: int = 600  # provider webhooks per source IP and minute
+    # A security alert (audit event, email to the owners, the organization's webhook) when this many log-ins of one
+    # account, or of an organization's members, fail or are refused within `login_lockout_minutes`.
+    security_alert_failures: int = 20
     # Two-step verification by SMS goes through the platform's own Twilio number; it is offered once all three are set.
     sms_twilio_account_sid: str | None = None
     sms_twilio_auth_token: str | None = Field(default=None, repr=False)

@@ -12,7 +12,7 @@ from jasping import clock
 from jasping.crypto import EncryptedText
 from jasping.db import Base, TenantScoped, UtcDateTime
 
-KINDS = ("confirmation", "cancellation", "reminder", "lead_notice", "code", "breach_notice")
+KINDS = ("confirmation", "cancellation", "reminder", "lead_notice", "code", "breach_notice", "security_alert")
 
 
 class Email(TenantScoped, Base):

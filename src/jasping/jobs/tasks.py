@@ -157,6 +157,14 @@ def send_email(org_id: str, email_id: str) -> str:
     return send(org_id, email_id)
 
 
+@huey.task(retries=5, retry_delay=60)
+def send_security_alert(org_id: str, integration_id: str, payload: dict) -> str:
+    """POST a security alert to one of the organization's webhooks (retried when the receiver fails)."""
+    from jasping.security.alerts import deliver
+
+    return deliver(org_id, integration_id, payload)
+
+
 @periodic("sweep_emails", every=timedelta(minutes=1), cron={"minute": "*"})
 def sweep_emails() -> dict:
     """Send again the emails left queued or whose worker died mid-send."""

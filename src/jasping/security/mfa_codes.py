@@ -23,7 +23,7 @@ from jasping.config import get_settings
 from jasping.crypto import PLATFORM, get_keyring
 from jasping.db import new_id
 from jasping.errors import Conflict, DomainError, Invalid, Unauthorized
-from jasping.security import audit, mfa
+from jasping.security import audit, lockout, mfa
 from jasping.security.audit import Actor
 from jasping.security.mfa_models import AuthChallenge, MfaFactor
 
@@ -217,7 +217,9 @@ def confirm_sms_enrolment(session: Session, *, user_id: str, code: str, actor: A
 def verify(
     session: Session, *, user_id: str, method: str, code: str, purpose: str, ref: str | None = None, actor: Actor
 ) -> None:
-    """Check a code of `method` (`totp`, `sms`, `recovery`); `Unauthorized` (invalid_code) when it is not right."""
+    """Check a code of `method` (`totp`, `sms`, `recovery`); `Unauthorized` (invalid_code) when it is not right,
+    `LockedOut` (429) while the account's second step is locked after too many wrong codes."""
+    lockout.check_mfa(user_id=user_id)
     if method == mfa.TOTP:
         ok = mfa.verify_totp(session, user_id=user_id, code=code)
     elif method == mfa.SMS:
@@ -235,6 +237,7 @@ def verify(
             object_id=user_id,
             detail={"method": method, "purpose": purpose},
         )
+        lockout.mfa_failed(session, user_id=user_id, ip=actor.ip)
         raise Unauthorized("the code is wrong, expired or was used already", code="invalid_code")
     action = "mfa.recovery_code_used" if method == mfa.RECOVERY else "mfa.verified"
     audit.record(

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from jasping import clock
 from jasping.config import get_settings
-from jasping.db import new_id
+from jasping.db import after_commit, new_id
 from jasping.errors import Invalid
-from jasping.security import audit, passwords, ratelimit, sessions
+from jasping.security import audit, lockout, passwords, ratelimit, sessions
 from jasping.security.audit import Actor
 from jasping.security.mfa_models import AuthChallenge
 from jasping.tenancy import service as tenancy
@@ -30,7 +30,11 @@ from jasping.tenancy.models import User
 
 KIND = "password_reset"
 PER_ACCOUNT = ratelimit.Limit("password_reset_account", 3)
-PER_IP = ratelimit.Limit("password_reset_ip", 20)
+
+
+def per_ip() -> ratelimit.Limit:
+    return ratelimit.Limit("password_reset_ip", get_settings().password_resets_per_ip)
+
 
 _TEXT = {
     "en": (
@@ -77,7 +81,7 @@ def request_reset(session: Session, *, email: str, ip: str | None) -> None:
     from jasping.integrations.mail_outbox import queue
     from jasping.integrations.mail_transport import platform_sender
 
-    ratelimit.check(PER_IP, ip or "-")
+    ratelimit.check(per_ip(), ip or "-")
     try:
         user = tenancy.find_user_by_email(session, email)
     except Invalid:
@@ -166,4 +170,6 @@ def confirm_reset(session: Session, *, token: str, password: str, ip: str | None
         object_id=user.id,
         detail={"sessions_ended": ended},
     )
+    email = user.email
+    after_commit(session, lambda: lockout.unlock_account(email))  # control of the address proven: the lock goes
     return user

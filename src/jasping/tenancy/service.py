@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jasping import clock
+from jasping.config import get_settings
 from jasping.crypto import PLATFORM, get_keyring
 from jasping.db import new_id, unscoped
 from jasping.errors import Conflict, Invalid, NotFound, Unauthorized
-from jasping.security import audit, passwords
+from jasping.security import audit, lockout, passwords, ratelimit
 from jasping.security.audit import Actor
 from jasping.tenancy.models import ApiKey, Membership, Organization, Role, User
 
@@ -99,7 +100,9 @@ def register(
     locale: str = "en",
     ip: str | None = None,
 ) -> tuple[User, Organization]:
-    """Self-service sign-up: an account and its first organization."""
+    """Self-service sign-up: an account and its first organization (at most `registrations_per_ip` an hour per IP)."""
+    if ip:
+        ratelimit.check(ratelimit.Limit("register-ip", get_settings().registrations_per_ip, 3600), ip)
     user = create_user(session, email=email, password=password, name=name, locale=locale)
     actor = Actor("user", user.id, ip)
     org = create_organization(session, name=organization_name, owner=user, actor=actor)
@@ -108,7 +111,9 @@ def register(
 
 
 def authenticate(session: Session, *, email: str, password: str, ip: str | None = None) -> User:
-    """The user with these credentials, or Unauthorized (same answer and timing either way)."""
+    """The user with these credentials, or Unauthorized (same answer and timing either way); `LockedOut` (429)
+    while the account or the IP is locked after too many failures (security/lockout.py)."""
+    lockout.check_login(session, email=email, ip=ip)
     try:
         user = find_user_by_email(session, email)
     except Invalid:
@@ -120,15 +125,18 @@ def authenticate(session: Session, *, email: str, password: str, ip: str | None 
     if user is None or not user.is_active:
         passwords.verify_password(passwords.DUMMY_HASH, password)
         audit.record(session, actor=Actor("anonymous", None, ip), action="auth.login_failed")
+        lockout.login_failed(session, email=email, ip=ip, user_id=None)
         raise Unauthorized("wrong email or password", code="bad_credentials")
     if not passwords.verify_password(user.password_hash, password):
         audit.record(
             session, actor=Actor("user", user.id, ip), action="auth.login_failed", object_type="user", object_id=user.id
         )
+        lockout.login_failed(session, email=email, ip=ip, user_id=user.id)
         raise Unauthorized("wrong email or password", code="bad_credentials")
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     user.last_login_at = clock.now()
+    lockout.login_succeeded(email)
     audit.record(session, actor=Actor("user", user.id, ip), action="auth.login", object_type="user", object_id=user.id)
     return user
 

@@ -18,9 +18,9 @@ from sqlalchemy import update
 
 from jasping import clock
 from jasping.config import get_settings
-from jasping.db import ScopedSession, get_engine, open_session
+from jasping.db import ScopedSession, open_session, session_scope
 from jasping.errors import Forbidden, NotFound, Unauthorized
-from jasping.security import mfa, sessions
+from jasping.security import audit, mfa, sessions
 from jasping.security.audit import Actor
 from jasping.tenancy import service as tenancy
 from jasping.tenancy.models import ApiKey, Role, User
@@ -85,17 +85,22 @@ def scope_to(db: ScopedSession, org_id: str) -> None:
     db.info["org_id"] = org_id
 
 
-def _touch_key(db: ScopedSession, key: ApiKey, writing: bool) -> None:
-    """Record when a key was last used (at most every 5 minutes)."""
+def _touch_key(db: ScopedSession, key: ApiKey, request: Request) -> None:
+    """Record when a key was last used, and an `api_key.used` security event (at most every 5 minutes a key)."""
     now = clock.now()
     if key.last_used_at and now - key.last_used_at < timedelta(minutes=5):
         return
     stmt = update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now)
-    if writing:
+    actor = Actor("api_key", key.id, client_ip(request))
+    used = {"actor": actor, "action": "api_key.used", "org_id": key.org_id, "object_type": "api_key"}
+    used |= {"object_id": key.id, "detail": {"method": request.method, "path": request.url.path[:200]}}
+    if request.method not in SAFE_METHODS:
         db.execute(stmt)  # this request already holds the write transaction
+        audit.record(db, **used)
     else:
-        with get_engine().begin() as conn:  # a short write of its own: reads stay reads
-            conn.execute(stmt)
+        with session_scope() as s:  # a short write of its own: reads stay reads
+            s.execute(stmt)
+            audit.record(s, **used)
 
 
 def _same_origin(request: Request) -> bool:
@@ -146,6 +151,7 @@ def _principal_from_login(
         )
     principal = Principal(org_id, Role(member.role), Actor("user", user.id, client_ip(request)), user, login)
     scope_to(db, org_id)
+    request.state.principal = principal  # for the record of a permission denial (web/errors.py)
     return principal
 
 
@@ -157,9 +163,10 @@ def api_principal(request: Request, db: DbSession) -> Principal:
         key = tenancy.resolve_api_key(db, token.strip()) if scheme.lower() == "bearer" else None
         if key is None:
             raise Unauthorized("invalid or revoked API key", code="invalid_api_key")
-        _touch_key(db, key, request.method not in SAFE_METHODS)
+        _touch_key(db, key, request)
         principal = Principal(key.org_id, Role(key.role), Actor("api_key", key.id, client_ip(request)))
         scope_to(db, key.org_id)
+        request.state.principal = principal  # for the record of a permission denial (web/errors.py)
         return principal
     found = login_from_cookie(request, db)
     if found is None:

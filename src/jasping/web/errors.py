@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jasping.crypto import CryptoError
@@ -53,7 +54,9 @@ def error_response(
         return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
     from jasping.web.dashboard.render import render_error
 
-    return render_error(request, status, message)
+    response = render_error(request, status, message)
+    response.headers.update(headers or {})  # a 429 page keeps its Retry-After
+    return response
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -68,6 +71,8 @@ def _validation_message(exc: RequestValidationError) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
+        if exc.status in (401, 403):
+            await _record_refusal(request, exc)
         return error_response(request, exc.status, exc.code, exc.message, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
@@ -113,6 +118,31 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_response(request, 500, "internal", "something went wrong on our side; it has been logged")
+
+
+async def _record_refusal(request: Request, exc: DomainError) -> None:
+    """A permission denial (403 to a known caller) or an unknown API key (401) goes to the security log, in a
+    transaction of its own: the request's was rolled back with the error."""
+    from jasping.security import events
+
+    principal = getattr(request.state, "principal", None)
+    if exc.status == 403 and principal is not None and exc.code not in events.NOT_DENIALS:
+        actor, org_id = principal.actor, principal.org_id
+    elif exc.status == 401 and exc.code == "invalid_api_key":
+        actor, org_id = events.anonymous(request.client.host if request.client else None), None
+    else:
+        return
+    try:
+        await run_in_threadpool(
+            events.record_refusal,
+            actor=actor,
+            org_id=org_id,
+            method=request.method,
+            path=request.url.path,
+            code=exc.code,
+        )
+    except Exception:  # noqa: BLE001 - the answer goes out even when the log cannot be written
+        log.exception("could not record a refused request on %s", request.url.path)
 
 
 def html_error(status: int, body: str) -> HTMLResponse:

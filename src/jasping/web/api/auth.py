@@ -219,8 +219,8 @@ def login(body: LoginIn, request: Request, response: Response, db: DbSession) ->
     `{"mfa_required": true, "methods", "mfa_token"}` instead: finish with `POST /api/v1/auth/mfa/verify`."""
     try:
         user = tenancy.authenticate(db, email=body.email, password=body.password, ip=client_ip(request))
-    except Unauthorized as exc:
-        commit_and_raise(db, exc)  # keep the audit record of the failed attempt
+    except (Unauthorized, ratelimit.RateLimited) as exc:
+        commit_and_raise(db, exc)  # keep the audit record of the failed attempt (and of a lockout or an alert)
     methods = mfa.methods(db, user.id)
     if methods:
         token = mfa_codes.begin_login(db, user_id=user.id)

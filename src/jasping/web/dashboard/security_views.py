@@ -74,7 +74,9 @@ def login_mfa_submit(
         user_id = mfa_codes.complete_login(db, token=token, method=method, code=code, ip=client_ip(request))
     except DomainError as exc:
         db.commit()  # the counted try and the audit event stay
-        return _mfa_page(request, db, exc.status, error=exc.message, method=method)
+        response = _mfa_page(request, db, exc.status, error=exc.message, method=method)
+        response.headers.update(getattr(exc, "headers", {}))  # a lockout's Retry-After
+        return response
     user = db.get(User, user_id)
     login_token, _ = start_session(request, db, user)
     response = _redirect(_safe_next(next))

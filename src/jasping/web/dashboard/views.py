@@ -20,6 +20,7 @@ from jasping.agents.schemas import AgentCreate, AgentUpdate
 from jasping.errors import DomainError, Forbidden, Unauthorized
 from jasping.privacy import consent
 from jasping.security import mfa, sessions
+from jasping.security.ratelimit import RateLimited
 from jasping.tenancy import service as tenancy
 from jasping.tenancy.models import Organization, Role
 from jasping.web.api.auth import clear_session_cookie, set_session_cookie, start_session
@@ -118,9 +119,11 @@ def login_submit(
         return _anon(request, "login.html", 403, error="the form expired; please try again", email=email)
     try:
         user = tenancy.authenticate(db, email=email, password=password, ip=client_ip(request))
-    except Unauthorized as exc:
-        db.commit()
-        return _anon(request, "login.html", 401, error=exc.message, email=email)
+    except (Unauthorized, RateLimited) as exc:
+        db.commit()  # the failed attempt's audit record (and a lockout's, an alert's)
+        response = _anon(request, "login.html", exc.status, error=exc.message, email=email)
+        response.headers.update(getattr(exc, "headers", {}))  # 429: Retry-After
+        return response
     if mfa.methods(db, user.id):  # the second step, on its own page
         from jasping.web.dashboard.security_views import mfa_step
 

@@ -11,6 +11,7 @@ from jasping.channels.models import ChannelConnection
 from jasping.config import get_settings
 from jasping.db import ScopedSession
 from jasping.errors import NotFound, TooLarge
+from jasping.security import ratelimit
 
 log = logging.getLogger("jasping.webhooks")
 MAX_BODY = 1024 * 1024  # providers' payloads are a few KB
@@ -43,3 +44,10 @@ def route(db: ScopedSession, type_: str, address: str) -> ChannelConnection:
         log.warning("%s webhook for an unknown number %s", type_, address[-4:].rjust(len(address), "•"))
         raise NotFound("no agent is connected to this number", code="unknown_number")
     return connection
+
+
+def limit_by_ip(request: Request) -> None:
+    """A dependency of every webhook route: at most `webhook_requests_per_ip` a minute from one address (429 with
+    Retry-After, which the providers honour by retrying later), counted before any signature work."""
+    ip = request.client.host if request.client else "?"
+    ratelimit.check(ratelimit.Limit("webhook-ip", get_settings().webhook_requests_per_ip), ip)

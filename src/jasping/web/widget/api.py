@@ -181,6 +181,8 @@ def start_session(public_key: str, request: Request, db: DbSession, body: Sessio
 def visitor_history(conversation_id: str, request: Request, db: DbSession) -> dict:
     """The conversation so far, for a returning visitor (`Authorization: Bearer <session_token>`)."""
     conversation, _ = _visitor_conversation(db, request, conversation_id)
+    limit = Limit("widget-history-conversation", get_settings().widget_messages_per_conversation)
+    ratelimit.check(limit, conversation.id)
     items = [
         HistoryItem(
             role="assistant" if m.role == "human" else m.role,
