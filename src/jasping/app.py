@@ -31,6 +31,7 @@ from jasping.web.api import (
     leads,
     legal_pages,
     me,
+    members,
     mfa,
     organization,
     privacy,
@@ -47,6 +48,7 @@ from jasping.web.dashboard import (
     keys_views,
     knowledge_views,
     legal_views,
+    members_views,
     playground_views,
     privacy_views,
     security_events_views,
@@ -109,8 +111,10 @@ def create_app() -> FastAPI:
         consents,
         breaches,
         legal_pages,
+        members,
     ):
         app.include_router(module.router)
+    app.include_router(members.account_router)
     app.include_router(security_events.router)
     app.include_router(contacts.router)
     app.include_router(contacts.schemas)
@@ -128,6 +132,7 @@ def create_app() -> FastAPI:
     app.include_router(account_views.router)
     app.include_router(billing_views.router)
     app.include_router(keys_views.router)
+    app.include_router(members_views.router)
     app.include_router(widget_script.router)
     app.include_router(appointment_links.router)
     webhook_limit = [Depends(limit_by_ip)]  # per source IP, before any signature work

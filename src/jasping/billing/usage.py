@@ -2,7 +2,8 @@
 from many threads and processes — one atomic upsert (`INSERT … ON CONFLICT DO UPDATE SET messages = messages + 1
 RETURNING messages`) on PostgreSQL and SQLite alike. The count that reaches 80 % or 100 % of the plan's messages
 claims that warning with a conditional UPDATE, so the owners are told once a month; from 100 % on the agent
-answers with the over-quota reply (`quota.py`). Also the live counts of the other limits (agents, seats…)."""
+answers with the over-quota reply (`quota.py`). Also the live counts of the other limits (agents, seats…) and
+`require_room`, which refuses an addition past the plan's limit."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from jasping.channels.models import ChannelConnection
 from jasping.db import after_commit, session_scope
 from jasping.errors import DomainError
 from jasping.knowledge.models import Document
-from jasping.tenancy.models import Membership
+from jasping.tenancy.models import Membership, Organization
 
 log = logging.getLogger(__name__)
 WARNINGS = ((100, "warned_100_at"), (80, "warned_80_at"))  # highest first: reaching 100 % at once skips 80 %
@@ -156,15 +157,28 @@ NOUNS = {
 }
 
 
-def require_room(session: Session, org_id: str | None, name: str, adding: int = 1) -> None:
-    """Refuse (402 `plan_limit`) to add `adding` more of `name` past the plan's limit; nothing when billing is off."""
+def refusal(plan_name: str, name: str, limit: int, used: int) -> str:
+    """Why a plan refuses more of `name`, and what to do about it."""
+    noun = NOUNS.get(name, (name, name))[limit != 1]
+    left = f" ({max(0, limit - used)} left)" if name == "knowledge_chars" else ""
+    return (
+        f"the {plan_name} plan allows {limit} {noun}{left}: choose a larger plan on the Billing page "
+        "(POST /api/v1/billing/checkout)"
+    )
+
+
+def require_room(session: Session, org_id: str | None, name: str, adding: int = 1, *, replacing: int = 0) -> None:
+    """Refuse (402 `plan_limit`) to add `adding` more of `name` past the plan's limit (`replacing`: what the addition
+    takes the place of, such as a source's text read again); nothing when billing is off. What is there already is
+    never taken away: over the limit (after a downgrade) only additions are refused. The organization's row is locked
+    first (PostgreSQL), so two additions at once cannot both take the last room."""
     if not enabled() or org_id is None:
         return
     plan = standing(session, org_id).plan
     limit = plan.limit(name)
-    if limit is not None and count_of(session, org_id, name) + adding > limit:
-        noun = NOUNS.get(name, (name, name))[limit != 1]
-        raise PlanLimit(
-            f"the {plan.name} plan allows {limit} {noun}: choose a larger plan on the Billing page "
-            "(POST /api/v1/billing/checkout)"
-        )
+    if limit is None:
+        return
+    session.execute(select(Organization.id).where(Organization.id == org_id).with_for_update())
+    used = count_of(session, org_id, name) - replacing
+    if used + adding > limit:
+        raise PlanLimit(refusal(plan.name, name, limit, used))

@@ -3,7 +3,8 @@
 Parsing and fetching happen outside any transaction (they can take minutes); progress is written
 in short transactions of its own so the dashboard shows it live; the final swap of documents and
 chunks, the source's state and the agent's `kb_version` commit together, so search never sees a
-half-indexed source.
+half-indexed source. A text that does not fit the plan's knowledge size (billing) fails the source with
+`plan_limit` and writes nothing.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
 
 from jasping import clock, storage
+from jasping.billing import usage
+from jasping.billing.usage import PlanLimit
 from jasping.config import get_settings
 from jasping.db import new_id, session_scope
 from jasping.knowledge import service
@@ -240,6 +244,12 @@ def ingest(org_id: str, source_id: str, *, echo: Progress | None = None) -> str:
         source = s.get(Source, source_id)
         if source is None:
             return "deleted"
+        try:
+            _require_room(s, src, doc_rows)
+        except PlanLimit as exc:  # the plan's knowledge size: nothing written, the source's old text kept
+            service.fail(source, IngestError(exc.code, exc.message))
+            service.schedule_next_crawl(source)
+            return "failed"
         s.execute(delete(Chunk).where(Chunk.source_id == source_id))
         s.execute(delete(Document).where(Document.source_id == source_id))
         if doc_rows:
@@ -254,6 +264,18 @@ def ingest(org_id: str, source_id: str, *, echo: Progress | None = None) -> str:
     if echo:
         echo(100, f"{len(chunk_rows)} passages from {len(doc_rows)} documents")
     return "ready"
+
+
+def _require_room(session: Session, src: _Snapshot, doc_rows: list[dict]) -> None:
+    """The text read must fit the plan's knowledge size, counting the source's own old text as free."""
+    old = select(func.coalesce(func.sum(Document.chars), 0)).where(Document.source_id == src.id)
+    usage.require_room(
+        session,
+        src.org_id,
+        "knowledge_chars",
+        sum(row["chars"] for row in doc_rows),
+        replacing=session.execute(old).scalar_one(),
+    )
 
 
 def _embed(chunk_rows: list[dict], report: Progress) -> None:

@@ -1,8 +1,8 @@
 """Service functions of the knowledge base: add, list, refresh and delete sources.
 
-Adding a source records it as `queued` and, once the transaction commits, enqueues its
-ingestion job (`jasping.knowledge.ingestion`). Every change to an agent's chunks bumps the agent's
-`kb_version`, which is how search indexes in every process notice that they are stale.
+Adding a source records it as `queued` (within the plan's knowledge size: `billing.usage.require_room`) and, once
+the transaction commits, enqueues its ingestion job (`jasping.knowledge.ingestion`). Every change to an agent's
+chunks bumps the agent's `kb_version`, which is how search indexes in every process notice that they are stale.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from jasping import clock, storage
 from jasping.agents.models import Agent
 from jasping.agents.service import get_agent
+from jasping.billing import usage
 from jasping.config import get_settings
 from jasping.db import after_commit, after_rollback, new_id
 from jasping.errors import Invalid, NotFound, TooLarge, UnsupportedType
@@ -47,9 +48,20 @@ def bump_version(session: Session, agent_id: str) -> None:
 
 
 def _new_source(
-    session: Session, *, agent_id: str, kind: str, title: str, actor: Actor, enqueue: bool = True, **fields
+    session: Session,
+    *,
+    agent_id: str,
+    kind: str,
+    title: str,
+    actor: Actor,
+    enqueue: bool = True,
+    chars: int = 1,
+    **fields,
 ) -> Source:
-    get_agent(session, agent_id)  # 404 for another organization's agent
+    """`chars`: the text it adds, when known before reading (a typed text); otherwise 1 — refused only when the
+    knowledge base is already full, the ingestion job checks the text it read (the plan's limit, billing)."""
+    agent = get_agent(session, agent_id)  # 404 for another organization's agent
+    usage.require_room(session, agent.org_id, "knowledge_chars", chars)
     source = Source(id=new_id("src"), agent_id=agent_id, kind=kind, title=title[:300], state="queued", **fields)
     session.add(source)
     session.flush()
@@ -138,6 +150,7 @@ def add_from_json(
             enqueue=enqueue,
             body=source_in.text,
             size_bytes=len(source_in.text.encode()),
+            chars=len(source_in.text),
         )
     return _new_source(
         session,
@@ -148,6 +161,7 @@ def add_from_json(
         enqueue=enqueue,
         body=source_in.answer,
         options={"question": source_in.question.strip()},
+        chars=len(source_in.question.strip()) + len(source_in.answer),
     )
 
 

@@ -104,7 +104,11 @@ def add(
             source_in = QaSourceCreate(type="qa", question=question, answer=answer)
     except ValidationError as exc:
         return _knowledge_page(request, db, principal, agent_id, 422, error=_first_error(exc))
-    service.add_from_json(db, agent_id=agent_id, source_in=source_in, actor=principal.actor)
+    try:
+        service.add_from_json(db, agent_id=agent_id, source_in=source_in, actor=principal.actor)
+    except DomainError as exc:  # e.g. the plan's knowledge size (402 plan_limit)
+        db.rollback()
+        return _knowledge_page(request, db, principal, agent_id, exc.status, error=exc.message)
     return _back(agent_id, "source_added")
 
 

@@ -226,4 +226,16 @@ FR_ACCOUNT = {
     "contained": "maîtrisée",
     "draft": "brouillon",
     "sent": "envoyée",
+    # members and invitations (members_views.py)
+    "The people who run this organization's agents. Invite someone by email: they join with their own JasPing "
+    "account.": "Les personnes qui gèrent les agents de cette organisation. Invitez quelqu'un par e-mail : il "
+    "rejoint l'organisation avec son propre compte JasPing.",
+    "See the plans": "Voir les offres",
+    "Invitation sent to": "Invitation envoyée à",
+    "The link works for 7 days.": "Le lien fonctionne pendant 7 jours.",
+    "Invite": "Inviter",
+    "Invitation": "Invitation",
+    "Join": "Rejoindre",
+    "You are invited to join this organization on JasPing, as": "Vous êtes invité à rejoindre cette organisation "
+    "sur JasPing, avec le rôle",
 }
