@@ -21,6 +21,7 @@ from jasping.agent.turn import PreparedTurn
 from jasping.agents.models import Agent
 from jasping.conversations.models import Conversation
 from jasping.leads.service import record_lead
+from jasping.privacy import chat_requests
 from jasping.tenancy.models import Organization
 
 CONSENT_TEXT = "Agreed in the chat to be contacted by the business about this request."
@@ -47,6 +48,9 @@ def decide(session: Session, *, conversation: Conversation, turn: PreparedTurn, 
     context = turn.context
     lang, region = context.language, _region(session, conversation.org_id)
     agent = session.get(Agent, conversation.agent_id)
+    privacy = chat_requests.step(session, conversation=conversation, text=context.user_text, lang=lang, region=region)
+    if privacy is not None:  # "delete my data": a code to the email or phone on record, then a tracked request
+        return privacy
     intent = detect_intent(context.user_text, lang)
     if conversation.flow and conversation.flow.get("kind") == bookings.KIND:
         flow, step = bookings.advance(session, conversation=conversation, agent=agent, turn=turn, region=region)

@@ -18,7 +18,7 @@ from jasping.knowledge.ingest.language import guess_language, ngram_language
 
 __all__ = ["INTENTS", "detect_intent", "detect_message_language", "is_instruction_probe", "normalize"]
 
-INTENTS = ("greeting", "thanks", "goodbye", "human", "callback", "lead", "booking", "question")
+INTENTS = ("greeting", "thanks", "goodbye", "human", "callback", "lead", "booking", "question", "privacy")
 
 
 def normalize(text: str) -> str:
@@ -39,6 +39,21 @@ _PERSON = (
 )
 # fmt: off
 _ACTIONS: list[tuple[str, re.Pattern[str]]] = [
+    ("privacy", _compile([  # a data request about oneself: erasure or access (privacy.chat_requests)
+        r"\b(delete|erase|remove|wipe)\b( \w+){0,3} (my|our) (personal )?(data|information|info|details)\b",
+        r"\bright to (be forgotten|erasure)\b", r"\bforget (about )?me\b",
+        r"\bwhat (personal )?(data|information|info) do you (have|hold|keep|store)( on| about)? me\b",
+        r"\bwhat do you (have|hold|know|keep|store) (on|about) me\b",
+        r"\b(copy|export) of (all )?my (personal )?(data|information)\b", r"\bsubject access request\b",
+        r"\b(supprim|effac|detrui)\w*( \w+){0,3} (mes|nos) (donnees|informations|infos|coordonnees)\b",
+        r"\bdroit (a l|a) (oubli|effacement)\b", r"\boubliez moi\b",
+        r"\b(quelles|quels) (donnees|informations)( \w+){0,4} (sur moi|me concernant)\b",
+        r"\b(qu avez vous|que savez vous|que detenez vous) (sur|de) moi\b",
+        r"\b(acces|copie) (a |de )?(toutes )?mes donnees\b",
+        r"\b(send|give) me (a copy of )?(all )?my (personal )?data\b",
+        r"(احذف|حذف|امسح|مسح|ازاله)[^ ]*( [^ ]+){0,2} (بياناتي|معلوماتي)", r"نسخه من (بياناتي|معلوماتي)",
+        r"(ماذا|ما هي|اي) (ال)?(بيانات|معلومات) (لديكم|عندكم)",
+    ])),
     ("human", _compile([
         rf"\b(talk|speak|chat|connect|transfer|put) (me )?(to|with|through to) {_PERSON}\b",
         r"\b(real|live|actual) (human|person|agent)\b", r"\bhuman( agent| being)?\b", r"\b(operator|representative)\b",

@@ -22,7 +22,7 @@ from jasping.config import get_settings
 from jasping.conversations.models import Conversation, Message
 from jasping.conversations.service import clean_text
 from jasping.db import ScopedSession, session_scope
-from jasping.privacy import contacts
+from jasping.privacy import chat_requests, contacts
 
 Then = Callable[[ScopedSession, Conversation, Message, AgentStep], None]
 
@@ -67,6 +67,8 @@ def _begin(
     turn = read_turn(session, conversation=conversation, agent=agent, text=text, client_message_id=client_message_id)
     if turn.replay is not None:
         return Reply(None, turn.replay, replayed=True)
+    if chat_requests.wanted(conversation, turn.context.user_text, turn.context.language):
+        return Begun(turn, dialogue=True)  # a data request is a right: answered even over the quota
     if quota.applies(session, conversation, turn.context.user_text, turn.context.language):  # billing's limit
         turn.over_quota = True
         return Begun(turn, dialogue=True)
