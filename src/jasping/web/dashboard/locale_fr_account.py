@@ -4,6 +4,8 @@ password reset), billing, consent, the breach register and the public pages — 
 
 # ruff: noqa: E501 - one translation per line reads best
 
+from jasping.web.dashboard.locale_fr_privacy import FR_PRIVACY
+
 FR_ACCOUNT = {
     # account rights (privacy/account_*.py, web/dashboard/account_views.py)
     "Your account": "Votre compte",
@@ -238,4 +240,5 @@ FR_ACCOUNT = {
     "Join": "Rejoindre",
     "You are invited to join this organization on JasPing, as": "Vous êtes invité à rejoindre cette organisation "
     "sur JasPing, avec le rôle",
+    **FR_PRIVACY,  # the contact page (locale_fr_privacy.py)
 }
