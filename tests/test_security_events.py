@@ -162,6 +162,8 @@ def test_the_dashboard_lists_events_filtered_and_paginated(client) -> None:
     assert refused.status_code == 403 and "agent.update" not in refused.text
     assert nadia.client.get("/security/events", params={"kind": "nope"}).status_code == 422
     assert nadia.client.get("/security/events", params={"before": "x"}).status_code == 422
+    nadia.client.get("/lang/fr")
+    assert "Événements de sécurité" in nadia.client.get("/security/events").text
 
 
 # ---- alerts ----------------------------------------------------------------------------------------------------------
