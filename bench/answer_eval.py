@@ -9,7 +9,7 @@ an organization (country and time zone from business.json) and an agent (its lan
 with `knowledge.service.add_file(..., enqueue=False)` and ingested synchronously by `knowledge.ingestion.ingest`,
 then every question asked through `jasping.agent.evaluation` (the turn's context, the configured chat model;
 nothing stored). Markdown tables per split: answerable accuracy, fact accuracy, citation accuracy, cross-lingual
-accuracy, honest-decline rate, false declines, CPU ms per question (time.process_time); then per language and per
+accuracy, honest-decline rate, false declines, CPU ms per question (time.thread_time: the answering thread); then per language and per
 document format. `--arcd` adds an Arabic extractive check: the ARCD corpus (shared/data/retrieval/arcd_ar) as one
 agent's texts, its queries' gold answer spans as the expected facts, dev and test splits (position % 5 == 0: test).
 
@@ -336,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--business", help="only this business (its folder name)")
     parser.add_argument("--misses", action="store_true", help="list the wrong replies")
     parser.add_argument("--model", choices=["local", "openai"], default="local")
-    parser.add_argument("--embeddings", choices=["none", "use-multilingual"], default="none")
+    parser.add_argument(
+        "--embeddings", choices=["none", "use-multilingual"], default="use-multilingual", help="default: the product's"
+    )
     parser.add_argument("--arcd", action="store_true", help="also the Arabic extractive check on ARCD")
     parser.add_argument("--data", type=Path, default=DATA, help="folder holding dev/ and test/ (default eval/answers)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")

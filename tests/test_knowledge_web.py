@@ -86,7 +86,8 @@ def test_recrawl_on_schedule_picks_up_changes(agent, private_urls, tmp_path) -> 
         assert run_job(job, clock.now() + timedelta(days=8), force=True)["result"]["recrawl"] == 1
         hits = org.get(f"/api/v1/agents/{agent_id}/search", params={"q": "dépôt de garantie"}).json()["results"]
         assert hits and "un mois de loyer" in hits[0]["text"]
-        assert not org.get(f"/api/v1/agents/{agent_id}/search", params={"q": "rédaction du bail"}).json()["results"]
+        gone = org.get(f"/api/v1/agents/{agent_id}/search", params={"q": "rédaction du bail"}).json()["results"]
+        assert not any("rédaction du bail" in h["text"] for h in gone)  # by meaning, other passages may still come
 
 
 def test_refresh_on_demand_and_a_failing_recrawl_keeps_the_old_passages(agent, private_urls, tmp_path) -> None:

@@ -166,9 +166,9 @@ def run(
     for n, question in enumerate(questions, 1):
         if before:
             before(question)
-        started = time.process_time()
+        started = time.thread_time()  # this thread's: not an index build running in the background
         step = ask(session, agent, question.text, model)
-        cpu_ms = (time.process_time() - started) * 1000
+        cpu_ms = (time.thread_time() - started) * 1000
         result = score(question, step, names)
         result.cpu_ms = round(cpu_ms, 2)
         results.append(result)

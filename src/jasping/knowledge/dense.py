@@ -22,6 +22,7 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -97,10 +98,13 @@ class _LazyModel(ABC):
     name = "lazy"
     dim = 0
 
+    QUERY_CACHE = 2048  # customers ask the same questions: a repeated one costs no model run (~4 ms each)
+
     def __init__(self) -> None:
         self._model: Any = None
         self._lock = threading.Lock()
         self.load_seconds: float | None = None
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @abstractmethod
     def _load(self) -> Any:
@@ -123,8 +127,19 @@ class _LazyModel(ABC):
         return self._model
 
     def embed_query(self, text: str) -> np.ndarray:
-        """The vector of one query."""
-        return self.embed([text])[0]
+        """The vector of one query (read-only; the last `QUERY_CACHE` queries are remembered)."""
+        with self._lock:
+            vec = self._queries.get(text)
+            if vec is not None:
+                self._queries.move_to_end(text)
+                return vec
+        vec = self.embed([text])[0]
+        vec.setflags(write=False)
+        with self._lock:
+            self._queries[text] = vec
+            if len(self._queries) > self.QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vec
 
     @abstractmethod
     def embed(self, texts: list[str]) -> np.ndarray:

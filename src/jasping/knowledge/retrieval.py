@@ -151,6 +151,15 @@ def _embedder() -> Embedder | None:
         return None
 
 
+def _warm_embedder() -> None:
+    embedder = _embedder()
+    if embedder is not None and hasattr(embedder, "model"):
+        try:
+            embedder.model()
+        except EmbeddingsUnavailable as exc:
+            log.warning("embeddings unavailable, lexical search only: %s", exc)
+
+
 def agent_index(session: Session, agent_id: str) -> AgentIndex:
     """The up-to-date index of an agent of the session's organization (404 for another's); while another thread
     builds the new one after another process's change, the previous index."""
@@ -251,7 +260,10 @@ def warm_in_background(limit: int = MAX_AGENTS) -> threading.Thread:
                 has_chunks = select(Chunk.agent_id).distinct()
                 known = set(session.execute(has_chunks).scalars())
                 agents = [(a, o) for a, o, _ in sorted(session.execute(recent), key=lambda r: r[2], reverse=True)]
-            for agent_id, org_id in [(a, o) for a, o in agents if a in known][:limit]:
+            chosen = [(a, o) for a, o in agents if a in known][:limit]
+            if chosen:  # the embeddings model loads now (~1.4 s), not on the first customer's message
+                _warm_embedder()
+            for agent_id, org_id in chosen:
                 with _lock:
                     build_lock = _building.setdefault(agent_id, threading.Lock())
                 with build_lock:
