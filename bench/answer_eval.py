@@ -4,14 +4,15 @@ honestly when the documents do not answer? On the invented businesses of eval/an
     .venv/bin/python bench/answer_eval.py [--split dev|test|all] [--business SLUG] [--misses] [--json]
                                           [--model local|openai] [--embeddings none|use-multilingual] [--arcd]
 
-For every business folder under eval/answers/<split>/: a fresh temporary data directory with SQLite (migrated),
-an organization (country and time zone from business.json) and an agent (its languages), the documents uploaded
-with `knowledge.service.add_file(..., enqueue=False)` and ingested synchronously by `knowledge.ingestion.ingest`,
-then every question asked through `jasping.agent.evaluation` (the turn's context, the configured chat model;
-nothing stored). Markdown tables per split: answerable accuracy, fact accuracy, citation accuracy, cross-lingual
-accuracy, honest-decline rate, false declines, CPU ms per question (time.thread_time: the answering thread); then per language and per
-document format. `--arcd` adds an Arabic extractive check: the ARCD corpus (shared/data/retrieval/arcd_ar) as one
-agent's texts, its queries' gold answer spans as the expected facts, dev and test splits (position % 5 == 0: test).
+For every business folder under eval/answers/<split>/: a fresh temporary data directory with SQLite (migrated), an
+organization (country and time zone from business.json) and an agent (its languages), the documents uploaded with
+`knowledge.service.add_file(..., enqueue=False)` and ingested synchronously by `knowledge.ingestion.ingest`, then
+every question asked through `jasping.agent.evaluation` (the turn's context, the configured chat model; nothing
+stored). Markdown tables per split: answerable accuracy, fact accuracy, citation accuracy, cross-lingual accuracy,
+honest-decline rate, false declines, CPU ms per question (time.thread_time: the answering thread); then per language
+and per document format. `--arcd` adds an Arabic extractive check: the ARCD corpus (shared/data/retrieval/arcd_ar)
+as one agent's texts, its queries' gold answer spans as the expected facts, dev and test splits (position % 5 == 0:
+test).
 
 `--model openai` runs against bench/answer_oracle.py's OracleStub (an OpenAI-compatible stand-in told each
 question's expected facts) and adds the prompt recall: the share of answerable questions whose facts were all in
