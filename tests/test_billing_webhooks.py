@@ -4,7 +4,7 @@ replayed events; the subscription state machine in and out of order; dunning; in
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -197,10 +197,13 @@ def test_invoices_are_recorded_receipted_once_and_kept_after_the_organization_is
     with session_scope() as s:
         kept = s.get(Invoice, invoice["id"])
         assert kept.org_id is None and kept.customer_email == invoice["customer_email"]  # readable: platform key
-    retention.apply(now=kept.issued_at + timedelta(days=365 * 9))
+    ends = kept.issued_at.replace(year=kept.issued_at.year + 10)  # 10 years (120 calendar months) after issue
+    if ends.tzinfo is None:
+        ends = ends.replace(tzinfo=UTC)
+    retention.apply(now=ends - timedelta(days=1))
     with session_scope() as s:
         assert s.get(Invoice, invoice["id"]) is not None
-    retention.apply(now=kept.issued_at + timedelta(days=366 * 10 + 1))
+    retention.apply(now=ends + timedelta(days=1))
     with session_scope() as s:
         assert s.get(Invoice, invoice["id"]) is None
 

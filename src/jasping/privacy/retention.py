@@ -59,7 +59,7 @@ CONVERSATION = Period(months=12)  # AI conversation logs: messages, transcripts,
 SECURITY_LOG = Period(months=12)
 COOKIE_CONSENT = Period(months=6)
 MARKETING_CONSENT = Period(months=36)  # from the last consent, or until withdrawn
-BILLING = Period(months=120)  # no billing table yet: its rule comes with billing
+BILLING = Period(months=120)  # invoices: their rule registers in billing/jobs.py
 ACCOUNT_DELETION = Period(days=30)  # soft delete, then erasure: the account-deletion step registers its rule
 # Not in DESIGN's table; chosen within its promises.
 LEAD = Period(months=12)  # from creation or last update
@@ -88,7 +88,7 @@ def enforced(conversation_days: int | None = None) -> list[dict]:
         ("conversation", "contacts with nothing left, from last seen", conversation, "erased"),
         ("lead", "leads, from creation or last update", str(LEAD), "erased"),
         ("appointment", "appointments, after their end", str(APPOINTMENT), "erased"),
-        ("billing", "billing and payment records", str(BILLING), "erased (no billing records yet)"),
+        ("billing", "billing and payment records (invoices), also after the account is erased", str(BILLING), "erased"),
         ("security_log", "audit log", str(SECURITY_LOG), "erased, a checkpoint kept"),
         ("security_log", "login sessions", "until they expire", "erased"),
         (
@@ -98,7 +98,12 @@ def enforced(conversation_days: int | None = None) -> list[dict]:
             "erased",
         ),
         ("cookie_consent", "cookie and chat-notice consent records", str(COOKIE_CONSENT), "erased"),
-        ("export", "exports and other request artefacts", str(REQUEST_ARTEFACTS), "erased (none stored yet)"),
+        (
+            "export",
+            "exports and other request artefacts",
+            str(REQUEST_ARTEFACTS),
+            "none stored: exports are built on request and streamed",
+        ),
         ("rights_request", "data-subject requests, once closed", "3 years", "erased"),
     ]
     return [{"category": c, "data": d, "retention": r, "after": a} for c, d, r, a in rows]
