@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jasping.config import get_settings
 from jasping.db import get_engine
 from jasping.jobs import queue
 
@@ -52,12 +53,16 @@ CORS_PREFLIGHT = [
 ]
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")  # one year, behind https only
+
+
 class EdgeMiddleware:
-    """Pure ASGI: security headers on every response, and request metrics by route template
-    (never by raw path, which would hold ids)."""
+    """Pure ASGI: security headers on every response (HSTS too when the public URL is https), and request metrics
+    by route template (never by raw path, which would hold ids)."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
+        self.always = SECURITY_HEADERS + ([HSTS] if get_settings().secure_cookies else [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,9 +80,7 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
                 headers = list(message.get("headers", []))
-                headers += (
-                    SECURITY_HEADERS + (DASHBOARD_HEADERS if dashboard else []) + (CORS_HEADERS if public else [])
-                )
+                headers += self.always + (DASHBOARD_HEADERS if dashboard else []) + (CORS_HEADERS if public else [])
                 message = {**message, "headers": headers}
             await send(message)
 
