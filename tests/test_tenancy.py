@@ -113,8 +113,8 @@ def _lead_appointment(org_id: str, agent_id: str, integration_id: str) -> tuple[
     return lead_id, sync_id, appointment_id
 
 
-def test_every_id_endpoint_answers_404_for_another_organizations_objects(client, make_org) -> None:
-    a, b = make_org("Alpha"), make_org("Beta")
+def org_objects(client, b) -> dict[str, str]:  # noqa: ANN001
+    """One object of each kind that a route takes by id, all of organization `b`: {path parameter: id}."""
     b_agent = b.post("/api/v1/agents", json={"name": "Beta bot"}).json()
     b_key = b.client.get("/api/v1/api-keys").json()["api_keys"][0]
     b_source = b.post(
@@ -139,7 +139,7 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
     b_erased = client.post(f"/api/v1/widget/{b_agent['public_key']}/sessions", json={}).json()
     b_erased = b.get(f"/api/v1/conversations/{b_erased['conversation_id']}").json()["contact_id"]
     b_erasure = b.client.delete(f"/api/v1/contacts/{b_erased}").json()["id"]
-    ids = {
+    return {
         "contact_id": b_contact,
         "erasure_id": b_erasure,
         "integration_id": b_integration["id"],
@@ -155,7 +155,16 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
         "conversation_id": b_conversation["conversation_id"],
         "request_id": b_request,
         "session_id": b.client.get("/api/v1/auth/sessions").json()["sessions"][0]["id"],
+        "public_key": b_agent["public_key"],
     }
+
+
+def test_every_id_endpoint_answers_404_for_another_organizations_objects(client, make_org) -> None:
+    a, b = make_org("Alpha"), make_org("Beta")
+    ids = org_objects(client, b)
+    b_agent, b_delivery = {"id": ids["agent_id"], "name": "Beta bot"}, ids["delivery_id"]
+    b_appointment, b_integration, b_lead = ids["appointment_id"], {"id": ids["integration_id"]}, ids["lead_id"]
+    b_contact, b_erasure = ids["contact_id"], ids["erasure_id"]
     checked = 0
     for method, path in _operations(client):
         params = re.findall(r"{(\w+)}", path)

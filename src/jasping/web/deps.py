@@ -20,7 +20,7 @@ from jasping import clock
 from jasping.config import get_settings
 from jasping.db import ScopedSession, open_session, session_scope
 from jasping.errors import Forbidden, NotFound, Unauthorized
-from jasping.security import audit, mfa, sessions
+from jasping.security import audit, mfa, roles, sessions
 from jasping.security.audit import Actor
 from jasping.tenancy import service as tenancy
 from jasping.tenancy.models import ApiKey, Role, User
@@ -76,6 +76,24 @@ class Principal:
     def require(self, needed: Role) -> None:
         if not self.role.allows(needed):
             raise Forbidden(f"this needs the {needed.value} role; you have {self.role.value}")
+
+
+def authorize(request: Request, db: ScopedSession, principal: Principal) -> None:
+    """The role matrix (`security/roles.py`) for the matched route, before its handler runs: 403 when the caller's
+    role is below what the route needs, or when the route is missing from the matrix (deny by default)."""
+    route = request.scope.get("route")
+    path = getattr(route, "path_format", None) or request.url.path
+    needed = roles.required(request.method, path)
+    if needed is None:
+        message = f"{request.method} {path} is not in the role matrix (security/roles.py)"
+        raise Forbidden(message, code="not_in_role_matrix")
+    if needed is roles.SUPERADMIN:
+        from jasping.tenancy.operators import is_operator
+
+        if principal.user is None or not is_operator(db, principal.user.id):
+            raise Forbidden("only the platform's operator may do this (log in as an operator)", code="operator_only")
+    elif needed.role is not None:
+        principal.require(needed.role)
 
 
 def scope_to(db: ScopedSession, org_id: str) -> None:
@@ -152,6 +170,7 @@ def _principal_from_login(
     principal = Principal(org_id, Role(member.role), Actor("user", user.id, client_ip(request)), user, login)
     scope_to(db, org_id)
     request.state.principal = principal  # for the record of a permission denial (web/errors.py)
+    authorize(request, db, principal)
     return principal
 
 
@@ -167,6 +186,7 @@ def api_principal(request: Request, db: DbSession) -> Principal:
         principal = Principal(key.org_id, Role(key.role), Actor("api_key", key.id, client_ip(request)))
         scope_to(db, key.org_id)
         request.state.principal = principal  # for the record of a permission denial (web/errors.py)
+        authorize(request, db, principal)
         return principal
     found = login_from_cookie(request, db)
     if found is None:
