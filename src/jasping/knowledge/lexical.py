@@ -223,7 +223,8 @@ class LexicalIndex:
         return sum(f.docs.nbytes + f.weights.nbytes + f.ptr.nbytes + f.idf.nbytes for f in fields)
 
     def _fields(self) -> list[tuple[_Field, dict[str, int], float]]:
-        assert self._stem is not None
+        if self._stem is None:  # not an assert: the check must hold under `python -O` too
+            raise RuntimeError("the lexical index is used before it was built")
         fields = [(self._stem, self._stem_vocab, 1.0)]
         if self._gram is not None:
             fields.append((self._gram, self._gram_vocab, self.params.gram_weight))
