@@ -26,6 +26,7 @@ from jasping.tenancy import service as tenancy
 from jasping.tenancy.models import ApiKey, Role, User
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+MAX_OFFSET = 2**31 - 1  # paging offsets beyond any list (and beyond what a database integer holds) are refused
 
 
 def client_ip(request: Request) -> str | None:

@@ -17,7 +17,7 @@ from jasping.scheduling import rules, service
 from jasping.scheduling.models import Appointment
 from jasping.tenancy.models import Organization, Role
 from jasping.web.api import API
-from jasping.web.deps import CurrentPrincipal, DbSession, Principal, requires
+from jasping.web.deps import MAX_OFFSET, CurrentPrincipal, DbSession, Principal, requires
 
 router = APIRouter(prefix=API, tags=["appointments"])
 MemberPrincipal = Annotated[Principal, Depends(requires(Role.agent))]
@@ -83,7 +83,7 @@ def list_appointments(
     agent_id: str | None = Query(None, max_length=40),
     status: str | None = Query(None, pattern="^(booked|cancelled|no_show)$"),
     limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
     """In start order."""
     rows = service.list_appointments(db, agent_id=agent_id, status=status, limit=limit, offset=offset)

@@ -11,7 +11,7 @@ from jasping import storage
 from jasping.conversations import files, service
 from jasping.privacy import consent as consents
 from jasping.web.api import API
-from jasping.web.deps import CurrentPrincipal, DbSession
+from jasping.web.deps import MAX_OFFSET, CurrentPrincipal, DbSession
 
 router = APIRouter(prefix=f"{API}/conversations", tags=["conversations"])
 
@@ -66,7 +66,7 @@ def list_conversations(
     contact_id: str | None = Query(None, max_length=40),
     status: str | None = Query(None, pattern="^(open|handoff|closed)$"),
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
     """Newest first; filter by `agent_id`, `contact_id` (one person's history on every channel) and `status`."""
     rows = service.list_conversations(
@@ -93,7 +93,7 @@ def get_conversation(conversation_id: str, principal: CurrentPrincipal, db: DbSe
 @router.get(
     "/{conversation_id}/files/{file_id}",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "the file, decrypted"}},
+    responses={200: {"content": {"*/*": {}}, "description": "the file, decrypted, with the type it was sent with"}},
 )
 def download_file(conversation_id: str, file_id: str, principal: CurrentPrincipal, db: DbSession) -> Response:
     """A file the customer sent, as an attachment (never rendered inline by the browser)."""

@@ -14,7 +14,7 @@ from jasping.errors import Invalid, TooLarge
 from jasping.knowledge import retrieval, service
 from jasping.knowledge.schemas import ChunkRead, SearchResponse, SearchResult, SourceCreate, SourceRead
 from jasping.web.api import API
-from jasping.web.deps import AdminPrincipal, CurrentPrincipal, DbSession
+from jasping.web.deps import MAX_OFFSET, AdminPrincipal, CurrentPrincipal, DbSession
 
 router = APIRouter(prefix=f"{API}/agents/{{agent_id}}", tags=["knowledge"])
 _source_in = TypeAdapter(SourceCreate)
@@ -143,7 +143,7 @@ def list_chunks(
     principal: CurrentPrincipal,
     db: DbSession,
     limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
     """The passages extracted from a source, in order (a preview of what the agent knows)."""
     source = service.get_source(db, agent_id, source_id)

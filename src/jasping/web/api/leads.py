@@ -18,7 +18,7 @@ from jasping.leads.models import Lead, LeadSync
 from jasping.security import audit
 from jasping.tenancy.models import Role
 from jasping.web.api import API
-from jasping.web.deps import CurrentPrincipal, DbSession, Principal, requires
+from jasping.web.deps import MAX_OFFSET, CurrentPrincipal, DbSession, Principal, requires
 
 router = APIRouter(prefix=f"{API}/leads", tags=["leads"])
 TeamMember = Annotated[Principal, Depends(requires(Role.agent))]
@@ -104,7 +104,7 @@ def list_leads(
     db: DbSession,
     where: Filters,
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
     """Newest first, each with its sync state per sink."""
     return {"leads": _reads(db, service.list_leads(db, where=where, limit=limit, offset=offset))}

@@ -23,6 +23,7 @@ from jasping.web.deps import AdminPrincipal, CurrentPrincipal, DbSession, Operat
 
 router = APIRouter(prefix=API, tags=["legal pages"])
 LangQuery = Query(default="en", max_length=8)
+MAX_VERSION = 2**31 - 1  # a version number the databases' integer column can hold; larger ones are refused (422)
 
 
 class PageRead(BaseModel):
@@ -76,7 +77,7 @@ def _platform_kind(kind: str) -> str:
 
 @router.get("/legal/{kind}", response_model=PageRead)
 def read_page(
-    kind: str, db: ReadSession, lang: str = LangQuery, version: int | None = Query(default=None, ge=1)
+    kind: str, db: ReadSession, lang: str = LangQuery, version: int | None = Query(default=None, ge=1, le=MAX_VERSION)
 ) -> PageRead:
     """The version in force (or `version`), in `lang` when it exists, else English (public)."""
     kind = _platform_kind(kind)
@@ -105,7 +106,7 @@ def read_agent_notice(
     principal: CurrentPrincipal,
     db: DbSession,
     lang: str = LangQuery,
-    version: int | None = Query(default=None, ge=1),
+    version: int | None = Query(default=None, ge=1, le=MAX_VERSION),
 ) -> PageRead:
     """The agent's privacy notice in force (or `version`): the business's text, or the default generated from the
     agent's settings."""

@@ -32,7 +32,11 @@ def account_holder(request: Request, account: CurrentAccount) -> Account:
 AccountHolder = Annotated[Account, Depends(account_holder)]
 
 
-@router.get("/schemas/account-export.json", include_in_schema=True)
+@router.get(
+    "/schemas/account-export.json",
+    include_in_schema=True,
+    responses={200: {"content": {"application/schema+json": {"schema": {"type": "object"}}}}},
+)
 def account_export_schema() -> JSONResponse:
     """The JSON Schema of `account.json` in Download My Data."""
     return JSONResponse(account_export.schema(), media_type="application/schema+json")
