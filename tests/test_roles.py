@@ -28,7 +28,7 @@ ENDS_SESSION = (
 )
 # Ids that must not be the walkers' own: their session (revoking it would end the walk), a data request (what a
 # viewer may do to one depends on whose it is, checked on the body).
-NOT_OURS = {"session_id": "ses_x", "request_id": "dsr_x", "breach_id": "brc_x", "token": "t" * 32}
+NOT_OURS = {"session_id": "ses_x", "request_id": "dsr_x", "breach_id": "brc_x", "token": "t" * 32, "user_id": "usr_x"}
 BODIES = {
     ("POST", "/api/v1/privacy/requests"): {"subject_type": "user", "right": "access"},  # a contact's: admins only
     ("POST", "/api/v1/api-keys"): {"name": "walker", "role": "viewer"},

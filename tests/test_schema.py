@@ -31,6 +31,7 @@ PLATFORM_TABLES = {
     "legal_pages": "the operator's public pages, and agents' notices (org_id set; read publicly by the agent's key)",
     "breaches": "the operator's breach register (one breach may affect many organizations)",
     "breach_organizations": "the businesses a breach affected; written by the operator, never by the organization",
+    "registration_risks": "an account's sign-up risk assessment (accounts are not an organization's)",
 }
 
 

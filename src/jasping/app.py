@@ -36,6 +36,7 @@ from jasping.web.api import (
     organization,
     privacy,
     privacy_requests,
+    registration,
     security_events,
 )
 from jasping.web.dashboard import (
@@ -51,6 +52,7 @@ from jasping.web.dashboard import (
     members_views,
     playground_views,
     privacy_views,
+    registration_views,
     security_events_views,
     security_views,
 )
@@ -112,6 +114,7 @@ def create_app() -> FastAPI:
         breaches,
         legal_pages,
         members,
+        registration,
     ):
         app.include_router(module.router)
     app.include_router(members.account_router)
@@ -127,6 +130,7 @@ def create_app() -> FastAPI:
     app.include_router(privacy_views.router)
     app.include_router(legal_views.router)
     app.include_router(breach_views.router)
+    app.include_router(registration_views.router)
     app.include_router(security_views.router)
     app.include_router(security_events_views.router)
     app.include_router(account_views.router)

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     mfa_failures_per_account: int = 10
     login_lockout_minutes: int = 15
     registrations_per_ip: int = 20  # sign-ups per IP and hour
+    # Registration risk (registration/, docs/security.md): sign-ups per IP an hour and per device a day beyond which a
+    # sign-up is riskier (0: not counted), the least seconds a person takes to fill the form, and the MX check of the
+    # email domain (`off`, offline; `dns`: look the domain's mail server up).
+    registration_risk_signups_per_ip: int = 10
+    registration_risk_signups_per_device: int = 3
+    registration_form_min_seconds: int = 3
+    registration_mx_check: Literal["off", "dns"] = "off"
     password_resets_per_ip: int = 20  # reset requests per IP and minute (and 3 per account, silently)
     webhook_requests_per_ip: int = 600  # provider webhooks per source IP and minute
     # A security alert (audit event, email to the owners, the organization's webhook) when this many log-ins of one

@@ -18,6 +18,7 @@ from jasping.privacy.erasure_models import ContactErasure, ErasureTask
 from jasping.privacy.models import ConsentRecord
 from jasping.privacy.pages_models import LegalPage
 from jasping.privacy.requests import DataRequest
+from jasping.registration.models import RegistrationRisk
 from jasping.scheduling.models import Appointment
 from jasping.security.audit import AuditCheckpoint, AuditEvent
 from jasping.security.mfa_models import AuthChallenge, MfaFactor, OrgSecurityPolicy, RecoveryCode
@@ -67,6 +68,7 @@ __all__ = [
     "Organization",
     "PlatformOperator",
     "RecoveryCode",
+    "RegistrationRisk",
     "Source",
     "StripeEvent",
     "UsageCounter",

@@ -178,6 +178,26 @@ DATA_MAP: tuple[Entry, ...] = (
         KEEP,
         "security and accountability: who did what, when (ids and keyed IP hashes only)",
     ),
+    Entry(
+        "registration_risks",
+        (
+            "user_id",
+            "reasons",
+            "ip_hash",
+            "device_hash",
+            "phone_hash",
+            "phone_verified_at",
+            "review_comment",
+            "review_note",
+            "reviewed_by",
+        ),
+        USER,
+        "security_log",
+        "12 months from the sign-up (kept while a phone verification or a review is pending); deleted with the account",
+        DELETE,
+        "assess the risk of a sign-up (reason codes, keyed hashes of IP, device and verified phone) and review it on "
+        "request (GDPR art. 22)",
+    ),
     # ---- billing (JasPing is controller) -------------------------------------------------------------
     Entry(
         "billing_accounts",

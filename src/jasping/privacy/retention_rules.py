@@ -164,3 +164,4 @@ for _rule in (
 
 from jasping.billing import jobs as _billing_jobs  # noqa: E402, F401 - invoices: 10 years
 from jasping.privacy import account_rules  # noqa: E402, F401 - accounts, users' consents, data requests
+from jasping.registration import rules as _registration_rules  # noqa: E402, F401 - registration risk: 12 months

@@ -31,7 +31,7 @@ LOGIN_TTL = timedelta(minutes=10)
 SMS_TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 SMS_PER_QUARTER_HOUR = 5
-PURPOSES = ("login", "enrol", "step_up")
+PURPOSES = ("login", "enrol", "step_up", "signup")  # signup: the phone check of a risky sign-up (registration/)
 
 
 class SmsUnavailable(DomainError):

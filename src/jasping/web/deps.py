@@ -20,6 +20,7 @@ from jasping import clock
 from jasping.config import get_settings
 from jasping.db import ScopedSession, open_session, session_scope
 from jasping.errors import Forbidden, NotFound, Unauthorized
+from jasping.registration import service as registration
 from jasping.security import audit, mfa, roles, sessions
 from jasping.security.audit import Actor
 from jasping.tenancy import service as tenancy
@@ -168,6 +169,11 @@ def _principal_from_login(
             "or the dashboard's Security page)",
             code="mfa_enrolment_required",
         )
+    if registration.is_blocked(db, user.id):
+        raise PhoneVerificationRequired(
+            "your sign-up needs a phone verification before the account can be used: POST "
+            "/api/v1/auth/phone-verification (GET /api/v1/auth/registration-risk says why)"
+        )
     principal = Principal(org_id, Role(member.role), Actor("user", user.id, client_ip(request)), user, login)
     scope_to(db, org_id)
     request.state.principal = principal  # for the record of a permission denial (web/errors.py)
@@ -237,6 +243,12 @@ CurrentAccount = Annotated[Account, Depends(current_account)]
 
 class MfaEnrolmentRequired(Forbidden):
     """The organization requires two-step verification and this member has not set it up."""
+
+
+class PhoneVerificationRequired(Forbidden):
+    """The sign-up was assessed medium or high risk and no phone was verified yet (registration/)."""
+
+    code = "phone_verification_required"
 
 
 class ReauthenticationRequired(Forbidden):

@@ -12,11 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from jasping.config import get_settings
 from jasping.errors import DomainError, NotFound, Unauthorized
 from jasping.privacy import consent
+from jasping.registration import service as registration
 from jasping.security import mfa, mfa_codes, password_reset, passwords, ratelimit, sessions
 from jasping.security.audit import Actor, record
 from jasping.tenancy import service as tenancy
 from jasping.tenancy.models import User
 from jasping.web.api import API
+from jasping.web.api.registration import signup_signals
 from jasping.web.deps import CurrentAccount, DbSession, client_ip, login_from_cookie
 
 router = APIRouter(prefix=f"{API}/auth", tags=["auth"])
@@ -39,6 +41,13 @@ class RegisterIn(BaseModel):
         default=None,
         max_length=60,
         description="the privacy policy's version the person was shown (e.g. privacy/v2); refused unless in force",
+    )
+    # Optional signals of the registration risk assessment (docs/security.md); none is stored as given.
+    phone: str | None = Field(default=None, max_length=40, description="the person's phone, international form")
+    country: str | None = Field(default=None, pattern="^[A-Za-z]{2}$", description="ISO country code, e.g. MA")
+    timezone: str | None = Field(default=None, max_length=64, description="the browser's time zone, e.g. Europe/Paris")
+    device_id: str | None = Field(
+        default=None, max_length=200, description="a stable id of the device (or the X-Device-Id header)"
     )
 
 
@@ -63,6 +72,17 @@ class MeOut(BaseModel):
     csrf_token: str | None = None
     mfa_enabled: bool = False
     mfa_enrolment_required: bool = False  # the organization requires MFA: set it up before anything else
+    # The sign-up looked risky: verify a phone (POST /api/v1/auth/phone-verification) before using the account.
+    phone_verification_required: bool = False
+
+
+class RiskSummaryOut(BaseModel):
+    level: Literal["low", "medium", "high"]
+    reasons: list[str] = Field(description="reason codes; GET /api/v1/auth/registration-risk explains them")
+
+
+class RegisterOut(MeOut):
+    risk: RiskSummaryOut
 
 
 class MfaRequiredOut(BaseModel):
@@ -167,6 +187,7 @@ def _me(db: DbSession, user, login) -> MeOut:
         csrf_token=login.csrf_token,
         mfa_enabled=mfa.has_mfa(db, user.id),
         mfa_enrolment_required=mfa.enrolment_required(db, user_id=user.id, org_id=login.org_id),
+        phone_verification_required=registration.is_blocked(db, user.id),
     )
 
 
@@ -189,10 +210,16 @@ def commit_and_raise(db: DbSession, exc: DomainError) -> None:
     raise exc
 
 
-@router.post("/register", status_code=201, response_model=MeOut)
-def register(body: RegisterIn, request: Request, response: Response, db: DbSession) -> MeOut:
+@router.post("/register", status_code=201, response_model=RegisterOut)
+def register(body: RegisterIn, request: Request, response: Response, db: DbSession) -> RegisterOut:
     """Create an account and its first organization, and log in. The person must have accepted the privacy policy
-    (`accept_privacy_notice: true`, 422 `consent_required` otherwise): recorded with the version in force."""
+    (`accept_privacy_notice: true`, 422 `consent_required` otherwise): recorded with the version in force.
+
+    The sign-up's risk is assessed (email domain, sign-ups per IP and device, automation hints, locale and time zone
+    against `phone`/`country`): `risk` gives its level and reason codes. At medium or high,
+    `phone_verification_required` is true and the account cannot act in its organization (403
+    `phone_verification_required`) until a phone is verified (`POST /api/v1/auth/phone-verification`) or a review
+    asked for (`POST /api/v1/auth/registration-risk/review`) approves it."""
     consent.signup_notice_in_force(
         db, accepted=body.accept_privacy_notice, version=body.privacy_notice_version, lang=body.locale
     )
@@ -208,9 +235,15 @@ def register(body: RegisterIn, request: Request, response: Response, db: DbSessi
     consent.record_signup_notice(
         db, user_id=user.id, org_id=org.id, lang=body.locale, ip=client_ip(request), channel="api", method="api"
     )
+    fields = {k: getattr(body, k) for k in ("phone", "country", "timezone") if getattr(body, k)}
+    signup = signup_signals(request, user.email, **fields)
+    if body.device_id:
+        signup.device_id = body.device_id
+    risk = registration.assess_and_record(db, user_id=user.id, signup=signup)
     token, login = start_session(request, db, user)
     set_session_cookie(response, token)
-    return _me(db, user, login)
+    me = _me(db, user, login)
+    return RegisterOut(**me.model_dump(), risk=RiskSummaryOut(level=risk.level, reasons=risk.reasons))
 
 
 @router.post("/login", response_model=MeOut | MfaRequiredOut)

@@ -18,6 +18,7 @@ env = Environment(
 LANG_COOKIE = "jasping_lang"
 FLASH = {
     "saved": "Saved.",
+    "review_decided": "Decision recorded.",
     "agent_created": "Agent created.",
     "agent_deleted": "Agent deleted.",
     "key_revoked": "Key revoked.",

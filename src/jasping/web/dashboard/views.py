@@ -19,17 +19,21 @@ from jasping.agents.models import Agent
 from jasping.agents.schemas import AgentCreate, AgentUpdate
 from jasping.errors import DomainError, Forbidden, Unauthorized
 from jasping.privacy import consent
+from jasping.registration import service as registration
+from jasping.registration import signals
 from jasping.security import mfa, sessions
 from jasping.security.ratelimit import RateLimited
 from jasping.tenancy import service as tenancy
 from jasping.tenancy.models import Organization, Role
 from jasping.web.api.auth import clear_session_cookie, set_session_cookie, start_session
 from jasping.web.api.organization import OrganizationUpdate
+from jasping.web.api.registration import signup_signals
 from jasping.web.dashboard.booking_form import DAYS, booking_form, booking_problem, booking_settings, booking_submitted
 from jasping.web.dashboard.render import LANG_COOKIE, language, render
 from jasping.web.deps import (
     DbSession,
     MfaEnrolmentRequired,
+    PhoneVerificationRequired,
     Principal,
     _principal_from_login,
     client_ip,
@@ -59,6 +63,8 @@ def dashboard_principal(request: Request, db: DbSession) -> Principal:
         return _principal_from_login(request, db, *found, None)
     except MfaEnrolmentRequired as exc:  # the organization requires MFA: set it up first
         raise LoginRequired(location="/security?flash=mfa_required") from exc
+    except PhoneVerificationRequired as exc:  # a risky sign-up: verify a phone (or ask for a review) first
+        raise LoginRequired(location="/verify-phone") from exc
 
 
 Member = Annotated[Principal, Depends(dashboard_principal)]
@@ -134,9 +140,18 @@ def login_submit(
     return response
 
 
+def _register_form(request: Request, status_code: int = 200, **ctx) -> Response:
+    """The sign-up form with its signed render time; the browser gets a random device id for the risk assessment."""
+    response = _anon(request, "register.html", status_code, form_token=signals.form_token(), **ctx)
+    if not request.cookies.get(signals.DEVICE_COOKIE):
+        device = secrets.token_urlsafe(16)
+        response.set_cookie(signals.DEVICE_COOKIE, device, max_age=365 * 86400, httponly=True, samesite="lax")
+    return response
+
+
 @router.get("/register")
 def register_page(request: Request) -> Response:
-    return _anon(request, "register.html")
+    return _register_form(request)
 
 
 @router.post("/register")
@@ -148,10 +163,13 @@ def register_submit(
     password: Annotated[str, Form(max_length=1024)] = "",
     organization_name: Annotated[str, Form(max_length=200)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
+    website: Annotated[str, Form(max_length=200)] = "",  # the honeypot: hidden from people
+    form_token: Annotated[str, Form(max_length=200)] = "",
+    timezone: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     form = {"email": email, "organization_name": organization_name, "name": name}
     if not _check_pre_csrf(request, csrf):
-        return _anon(request, "register.html", 403, error="the form expired; please try again", form=form)
+        return _register_form(request, 403, error="the form expired; please try again", form=form)
     lang = request.cookies.get(LANG_COOKIE, "en")
     try:
         user, org = tenancy.register(
@@ -165,10 +183,13 @@ def register_submit(
         )
     except DomainError as exc:
         db.rollback()
-        return _anon(request, "register.html", exc.status, error=exc.message, form=form)
+        return _register_form(request, exc.status, error=exc.message, form=form)
     consent.record_signup_notice(db, user_id=user.id, org_id=org.id, lang=lang, ip=client_ip(request))
+    signup = signup_signals(request, user.email, timezone=timezone or None, form_checked=True)
+    signup.form_token, signup.honeypot = form_token, website
+    risk = registration.assess_and_record(db, user_id=user.id, signup=signup)
     token, _ = start_session(request, db, user)
-    response = _redirect("/agents/new")
+    response = _redirect("/verify-phone" if risk.blocked else "/agents/new")
     set_session_cookie(response, token)
     return response
 
