@@ -10,6 +10,8 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from jasping import __version__, logs
+from jasping.analytics import pages as analytics_pages
+from jasping.analytics import views as analytics_api
 from jasping.config import get_settings
 from jasping.knowledge import retrieval
 from jasping.web import appointment_links, errors, ops
@@ -121,6 +123,7 @@ def create_app() -> FastAPI:
     app.include_router(security_events.router)
     app.include_router(contacts.router)
     app.include_router(contacts.schemas)
+    app.include_router(analytics_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(dashboard.router)
     app.include_router(knowledge_views.router)
@@ -137,6 +140,7 @@ def create_app() -> FastAPI:
     app.include_router(billing_views.router)
     app.include_router(keys_views.router)
     app.include_router(members_views.router)
+    app.include_router(analytics_pages.router)
     app.include_router(widget_script.router)
     app.include_router(appointment_links.router)
     webhook_limit = [Depends(limit_by_ip)]  # per source IP, before any signature work

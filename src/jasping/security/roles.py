@@ -138,6 +138,8 @@ MATRIX: dict[str, Access] = {
     "GET /api/v1/conversations": VIEWER,
     "GET /api/v1/conversations/{conversation_id}": VIEWER,
     "GET /api/v1/conversations/{conversation_id}/files/{file_id}": VIEWER,
+    "GET /api/v1/analytics": VIEWER,  # figures and the questions customers asked (as the conversations)
+    "GET /api/v1/analytics.csv": VIEWER,
     "GET /api/v1/leads": VIEWER,
     "GET /api/v1/leads/export.csv": VIEWER,
     "GET /api/v1/leads/{lead_id}": VIEWER,
@@ -257,6 +259,7 @@ MATRIX: dict[str, Access] = {
     "POST /org/switch": ACCOUNT,  # to an organization the person is a member of
     # ---- dashboard: the organization's pages ------------------------------------------------------------------
     "GET /": VIEWER,
+    "GET /analytics": VIEWER,
     "GET /settings": VIEWER,
     "POST /settings": ADMIN,
     "GET /members": VIEWER,

@@ -3,6 +3,7 @@
 # ruff: noqa: E501 - one translation per line reads best
 
 from jasping.web.dashboard.locale_fr_account import FR_ACCOUNT
+from jasping.web.dashboard.locale_fr_analytics import FR_ANALYTICS
 from jasping.web.dashboard.locale_fr_security import FR_SECURITY
 
 FR = {
@@ -427,4 +428,5 @@ FR = {
     "conversations are kept at most 12 months (365 days), the privacy policy's promise: an organization may shorten the retention, never lengthen it": "les conversations sont gardées au plus 12 mois (365 jours), la promesse de la politique de confidentialité : une organisation peut raccourcir la durée, jamais l'allonger",
     **FR_ACCOUNT,  # the account, security, billing and operator pages (locale_fr_account.py)
     **FR_SECURITY,  # the security events page (locale_fr_security.py)
+    **FR_ANALYTICS,  # the analytics page (locale_fr_analytics.py)
 }

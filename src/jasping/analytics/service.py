@@ -1,0 +1,283 @@
+"""The organization's figures over a period, counted in SQL (conversations, handoffs, automated resolutions, leads,
+bookings, reply latency); only the sampled questions' texts are read (`questions.py`).
+
+Definitions (docs/analytics.md):
+- a conversation belongs to the local day (organization's time zone) it started on;
+- *handed off*: a person was asked for or stepped in — `needs_human`, a status of `HANDOFF_STATUSES`, or a message
+  written by a teammate (`role="human"`);
+- *resolved automatically*: not handed off, and closed or ended (no message for `IDLE_HOURS`);
+- *conversion*: leads created in the period / conversations started in it;
+- *latency*: the agent's reply time (`meta.total_ms` of its replies: the customer's message received → reply stored),
+  whole milliseconds, nearest-rank percentiles;
+- *CSAT* and *resolution labels*: read from the conversation's `csat` and `resolution` attributes when the inbox
+  adds them, null until then — never invented.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Float, Integer, and_, case, cast, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from jasping import clock
+from jasping.agents.models import Agent
+from jasping.analytics import questions
+from jasping.analytics.periods import Period, day_number, day_of, offset_segments
+from jasping.conversations.models import Conversation, Message
+from jasping.errors import NotFound
+from jasping.leads.models import Lead
+from jasping.scheduling.models import Appointment
+
+HANDOFF_STATUSES = ("handoff", "human")
+CLOSED_STATUSES = ("closed",)
+IDLE_HOURS = 24
+CHANNELS = ("web", "whatsapp", "sms", "voice")
+
+
+@dataclass
+class Filters:
+    agent_id: str | None = None
+    channel: str | None = None
+
+
+@dataclass
+class Report:
+    period: Period
+    filters: Filters
+    daily: dict[date, dict[str, Any]]
+    by_channel: Counter
+    handoffs: int
+    resolved: int
+    leads: int
+    leads_by_kind: Counter
+    bookings: int
+    bookings_cancelled: int
+    latency: dict[str, Any]
+    csat: dict[str, Any] | None
+    resolutions: dict[str, int] | None
+    top_questions: list[dict[str, Any]] = field(default_factory=list)
+    unanswered: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def conversations(self) -> int:
+        return sum(self.by_channel.values())
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _handed_off() -> Any:
+    teammate = exists().where(Message.conversation_id == Conversation.id, Message.role == "human")
+    return or_(Conversation.needs_human.is_(True), Conversation.status.in_(HANDOFF_STATUSES), teammate)
+
+
+def _scoped(query: Any, model: Any, org_id: str, filters: Filters, *, via_conversation: bool) -> Any:
+    query = query.where(model.org_id == org_id)
+    if filters.agent_id:
+        query = query.where(model.agent_id == filters.agent_id)
+    if filters.channel:
+        if via_conversation:
+            query = query.join(Conversation, Conversation.id == model.conversation_id)
+        query = query.where(Conversation.channel == filters.channel)
+    return query
+
+
+def _empty_day(channels: list[str]) -> dict[str, Any]:
+    return {
+        "conversations": 0,
+        "by_channel": dict.fromkeys(channels, 0),
+        "handoffs": 0,
+        "automated_resolutions": 0,
+        "leads": 0,
+        "bookings": 0,
+    }
+
+
+def _per_day(session: Session, p: Period, column: Any, query_for: Any) -> list[tuple]:
+    """Rows of `query_for(day_expression)` over each constant-offset piece of the period."""
+    dialect = session.get_bind().dialect.name
+    rows: list[tuple] = []
+    for start, end, offset in offset_segments(p):
+        day = day_number(column, offset, dialect).label("day")
+        rows += session.execute(query_for(day).where(column >= start, column < end).group_by(day)).all()
+    return rows
+
+
+def _conversation_rows(session: Session, org_id: str, p: Period, f: Filters) -> list[tuple]:
+    idle_since = clock.now() - timedelta(hours=IDLE_HOURS)
+    handed = _handed_off()
+    ended = or_(Conversation.status.in_(CLOSED_STATUSES), Conversation.last_message_at < idle_since)
+    resolved = and_(~handed, ended)
+
+    def query(day: Any) -> Any:
+        q = select(
+            day,
+            Conversation.channel,
+            func.count(),
+            func.sum(case((handed, 1), else_=0)),
+            func.sum(case((resolved, 1), else_=0)),
+        ).group_by(Conversation.channel)
+        return _scoped(q, Conversation, org_id, f, via_conversation=False)
+
+    return _per_day(session, p, Conversation.created_at, query)
+
+
+def _count_rows(session: Session, org_id: str, p: Period, f: Filters, model: Any, kind: Any) -> list[tuple]:
+    def query(day: Any) -> Any:
+        q = select(day, kind, func.count()).group_by(kind)
+        return _scoped(q, model, org_id, f, via_conversation=True)
+
+    return _per_day(session, p, model.created_at, query)
+
+
+def latency(session: Session, org_id: str, p: Period, f: Filters) -> dict[str, Any]:
+    """p50/p95 of the agent's reply times in whole milliseconds, from a histogram counted in SQL."""
+    dialect = session.get_bind().dialect.name
+    total_ms = Message.meta["total_ms"].as_float()
+    whole = cast(func.floor(total_ms), Integer) if dialect == "postgresql" else cast(cast(total_ms, Float), Integer)
+    q = (
+        select(whole.label("ms"), func.count())
+        .select_from(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.org_id == org_id, Message.role == "assistant", total_ms.is_not(None))
+        .where(Message.created_at >= p.start, Message.created_at < p.end)
+        .group_by("ms")
+        .order_by("ms")
+    )
+    if f.agent_id:
+        q = q.where(Conversation.agent_id == f.agent_id)
+    if f.channel:
+        q = q.where(Conversation.channel == f.channel)
+    histogram = [(int(ms), n) for ms, n in session.execute(q).all() if ms is not None]
+    return {"replies": sum(n for _, n in histogram), **percentiles(histogram, (50, 95))}
+
+
+def percentiles(histogram: list[tuple[int, int]], qs: tuple[int, ...]) -> dict[str, int | None]:
+    """Nearest-rank percentiles of sorted (value, count) pairs: the smallest value with rank ≥ ceil(q/100 · n)."""
+    n = sum(count for _, count in histogram)
+    out: dict[str, int | None] = {}
+    for q in qs:
+        if not n:
+            out[f"p{q}"] = None
+            continue
+        rank, seen = max(1, math.ceil(q / 100 * n)), 0
+        for value, count in histogram:
+            seen += count
+            if seen >= rank:
+                out[f"p{q}"] = value
+                break
+    return out
+
+
+def _optional(name: str) -> Any:
+    """A column the inbox may add to conversations (`csat`, `resolution`), or None while it does not exist."""
+    return getattr(Conversation, name, None)
+
+
+def csat(session: Session, org_id: str, p: Period, f: Filters) -> dict[str, Any] | None:
+    column = _optional("csat")
+    if column is None:
+        return None
+    q = select(func.count(column), func.avg(column)).where(
+        Conversation.created_at >= p.start, Conversation.created_at < p.end, column.is_not(None)
+    )
+    answers, average = session.execute(_scoped(q, Conversation, org_id, f, via_conversation=False)).one()
+    return {"answers": answers, "average": round(float(average), 2) if average is not None else None}
+
+
+def resolutions(session: Session, org_id: str, p: Period, f: Filters) -> dict[str, int] | None:
+    column = _optional("resolution")
+    if column is None:
+        return None
+    q = select(column, func.count()).where(
+        Conversation.created_at >= p.start, Conversation.created_at < p.end, column.is_not(None)
+    )
+    q = _scoped(q.group_by(column), Conversation, org_id, f, via_conversation=False)
+    return {str(label): n for label, n in session.execute(q).all()}
+
+
+def check_agent(session: Session, agent_id: str | None) -> None:
+    """404 for an agent of another organization (the session is scoped to the caller's)."""
+    if agent_id and session.get(Agent, agent_id) is None:
+        raise NotFound("no such agent", code="agent_not_found")
+
+
+def report(session: Session, *, org_id: str, period: Period, filters: Filters, sample: int = 300) -> Report:
+    check_agent(session, filters.agent_id)
+    conv_rows = _conversation_rows(session, org_id, period, filters)
+    lead_rows = _count_rows(session, org_id, period, filters, Lead, Lead.kind)
+    booking_rows = _count_rows(session, org_id, period, filters, Appointment, Appointment.status)
+    seen = {channel for _, channel, *_ in conv_rows}
+    channels = [c for c in CHANNELS if not filters.channel or c == filters.channel]
+    channels += sorted(seen - set(channels))
+    daily = {day: _empty_day(channels) for day in period.days}
+    by_channel: Counter = Counter(dict.fromkeys(channels, 0))
+    handoffs = resolved = 0
+    for number, channel, count, handed, auto in conv_rows:
+        row = daily[day_of(number)]
+        row["conversations"] += count
+        row["by_channel"][channel] = row["by_channel"].get(channel, 0) + count
+        row["handoffs"] += int(handed or 0)
+        row["automated_resolutions"] += int(auto or 0)
+        by_channel[channel] += count
+        handoffs, resolved = handoffs + int(handed or 0), resolved + int(auto or 0)
+    leads_by_kind: Counter = Counter()
+    for number, kind, count in lead_rows:
+        daily[day_of(number)]["leads"] += count
+        leads_by_kind[kind] += count
+    bookings_by_status: defaultdict[str, int] = defaultdict(int)
+    for number, status, count in booking_rows:
+        daily[day_of(number)]["bookings"] += count
+        bookings_by_status[status] += count
+    found = questions.find(session, org_id=org_id, period=period, filters=filters, sample=sample)
+    return Report(
+        period=period,
+        filters=filters,
+        daily=daily,
+        by_channel=by_channel,
+        handoffs=handoffs,
+        resolved=resolved,
+        leads=sum(leads_by_kind.values()),
+        leads_by_kind=leads_by_kind,
+        bookings=sum(bookings_by_status.values()),
+        bookings_cancelled=bookings_by_status.get("cancelled", 0),
+        latency=latency(session, org_id, period, filters),
+        csat=csat(session, org_id, period, filters),
+        resolutions=resolutions(session, org_id, period, filters),
+        top_questions=found.top,
+        unanswered=found.unanswered,
+    )
+
+
+def as_json(r: Report) -> dict[str, Any]:
+    n = r.conversations
+    return {
+        "from": r.period.first.isoformat(),
+        "to": r.period.last.isoformat(),
+        "timezone": r.period.tz.key,
+        "agent_id": r.filters.agent_id,
+        "channel": r.filters.channel,
+        "conversations": n,
+        "conversations_by_channel": dict(r.by_channel),
+        "handoffs": r.handoffs,
+        "handoff_rate": _rate(r.handoffs, n),
+        "automated_resolutions": r.resolved,
+        "automated_resolution_rate": _rate(r.resolved, n),
+        "leads": r.leads,
+        "leads_by_kind": dict(r.leads_by_kind),
+        "lead_conversion_rate": _rate(r.leads, n),
+        "bookings": r.bookings,
+        "bookings_cancelled": r.bookings_cancelled,
+        "latency_ms": r.latency,
+        "csat": r.csat,
+        "resolutions": r.resolutions,
+        "daily": [{"date": day.isoformat(), **row} for day, row in r.daily.items()],
+        "top_questions": r.top_questions,
+        "unanswered_questions": r.unanswered,
+    }
