@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from jasping.agent.dialogue import decide, needs_dialogue
 from jasping.agent.llm import get_chat_model
 from jasping.agent.llm.base import AgentStep, ChatModel, TurnContext
-from jasping.agent.turn import PreparedTurn, finish_turn, read_turn, record_user_message
+from jasping.agent.turn import PreparedTurn, finish_turn, read_turn, record_user_message, sent_before
 from jasping.agents.models import Agent
 from jasping.billing import quota
 from jasping.config import get_settings
+from jasping.conversations import inbox
 from jasping.conversations.models import Conversation, Message
-from jasping.conversations.service import clean_text
+from jasping.conversations.service import clean_text, history
 from jasping.db import ScopedSession, session_scope
 from jasping.privacy import chat_requests, contacts
 
@@ -29,9 +30,10 @@ Then = Callable[[ScopedSession, Conversation, Message, AgentStep], None]
 
 @dataclass
 class Reply:
-    step: AgentStep | None  # None when the message was a retry of one already answered
-    message: Message  # the stored reply (detached; read its fields, not its relations)
+    step: AgentStep | None  # None when the message was a retry of one already answered, or not answered
+    message: Message | None  # the stored reply (detached; read its fields, not its relations); None when paused
     replayed: bool = False
+    paused: bool = False  # a teammate holds the conversation: the message was stored, the agent stayed silent
 
 
 @dataclass
@@ -60,6 +62,12 @@ def begin(
 def _begin(
     session: ScopedSession, conversation: Conversation, agent: Agent, text: str, client_message_id: str | None
 ) -> Begun | Reply:
+    if inbox.paused(conversation):  # a teammate took over: store the message for them, no reply (conversations.inbox)
+        context = TurnContext(agent.name, "", [], clean_text(text), conversation.language or "en")
+        retried = sent_before(history(session, conversation.id, limit=20), client_message_id)
+        stored = retried.id if retried is not None else ""
+        turn = PreparedTurn(conversation.id, context, stored, client_message_id=client_message_id, paused=True)
+        return Begun(turn, dialogue=True)
     if contacts.held(session, conversation):  # restricted: no retrieval, no model, no dialogue (privacy.contacts)
         context = TurnContext(agent.name, "", [], clean_text(text), conversation.language or "en")
         turn = PreparedTurn(conversation.id, context, "", client_message_id=client_message_id, held=True)
@@ -80,6 +88,8 @@ def in_dialogue(org_id: str, turn: PreparedTurn, model: ChatModel, then: Then | 
     with session_scope(org_id) as w:
         current = w.get(Conversation, turn.conversation_id)
         record_user_message(w, conversation=current, turn=turn)
+        if turn.paused:
+            return Reply(None, None, paused=True)
         if turn.held:
             step = contacts.held_step(w, current, turn.context.language)
         elif turn.over_quota:

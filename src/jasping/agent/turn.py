@@ -42,6 +42,7 @@ class PreparedTurn:
     replay: Message | None = None  # the stored reply when this message is a retry of an answered one
     held: bool = False  # the contact is restricted (GDPR art. 18): stored for the team, not processed
     over_quota: bool = False  # the organization used its month's messages: the polite reply (billing.quota)
+    paused: bool = False  # a teammate holds the conversation (conversations.inbox): stored, not answered
 
 
 def read_turn(
@@ -52,7 +53,7 @@ def read_turn(
     started = time.perf_counter()
     text = conversations.clean_text(text)
     past = conversations.history(session, conversation.id, limit=2 * HISTORY_TURNS)
-    retried = _sent_before(past, client_message_id)  # a retry: the message is not stored twice
+    retried = sent_before(past, client_message_id)  # a retry: the message is not stored twice
     if retried is not None:
         n = past.index(retried)
         answered = next((m for m in past[n + 1 :] if m.role == "assistant"), None)
@@ -124,7 +125,7 @@ def prepare_turn(
     return turn
 
 
-def _sent_before(messages: list[Message], client_message_id: str | None) -> Message | None:
+def sent_before(messages: list[Message], client_message_id: str | None) -> Message | None:
     if not client_message_id:
         return None
     return next(

@@ -133,7 +133,7 @@ def _answer(org_id: str, event_id: str, connection_id: str, conversation_id: str
         return "unsupported"
     text = _chosen_option(org_id, conversation_id, event.text)
     reply = respond.respond(org_id, conversation_id, text, client_message_id=event.provider_id, then=then)
-    if reply.replayed:  # handled before, its delivery queued then; this run only closes the event
+    if reply.replayed or reply.paused:  # handled before (its delivery queued then), or a teammate holds it
         with session_scope(org_id) as s:
             _done(s.get(InboundEvent, event_id))
     return "answered"

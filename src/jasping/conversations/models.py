@@ -45,8 +45,11 @@ class Conversation(TenantScoped, Base):
     contact_id: Mapped[str] = mapped_column(String(40), ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(16), default="web")
     session_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | handoff | closed
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | handoff | human | closed
     needs_human: Mapped[bool] = mapped_column(Boolean, default=False)
+    assignee_id: Mapped[str | None] = mapped_column(String(40), index=True)  # the team member it is assigned to
+    resolution: Mapped[str | None] = mapped_column(String(16))  # on closing: resolved | unresolved | spam | …
+    human_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the team was emailed (once)
     language: Mapped[str | None] = mapped_column(String(8))
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     flow: Mapped[dict | None] = mapped_column(JSON)  # a dialogue in progress (lead capture, booking)

@@ -149,6 +149,9 @@ def get_conversation(session: Session, conversation_id: str) -> Conversation:
 
 
 def flag_for_human(session: Session, conversation: Conversation, reason: str) -> None:
-    """Put the conversation in the inbox's "needs a person" list."""
+    """Put the conversation in the inbox's "needs a person" list and tell the team (once)."""
+    from jasping.conversations import notify
+
     conversation.needs_human, conversation.status = True, "handoff"
+    notify.team_once(session, conversation, reason)  # email the team, once per conversation
     session.flush()

@@ -12,7 +12,16 @@ from jasping import clock
 from jasping.crypto import EncryptedText
 from jasping.db import Base, TenantScoped, UtcDateTime
 
-KINDS = ("confirmation", "cancellation", "reminder", "lead_notice", "code", "breach_notice", "security_alert")
+KINDS = (
+    "confirmation",
+    "cancellation",
+    "reminder",
+    "lead_notice",
+    "code",
+    "breach_notice",
+    "security_alert",
+    "handoff_notice",
+)
 
 
 class Email(TenantScoped, Base):

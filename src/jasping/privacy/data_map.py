@@ -420,6 +420,7 @@ NOT_PERSONAL_COLUMNS: dict[tuple[str, str], str] = {
     ("organizations", "name"): "the business's name",
     ("api_keys", "name"): "a label the business gives a key",
     ("api_keys", "secret_hash"): "a hash of a machine credential",
+    ("conversations", "assignee_id"): "the id of the team member the conversation is assigned to (no contact data)",
     ("integrations", "name"): "a label of the connected service",
     ("appointments", "service_name"): "the business's service booked",
     ("consent_records", "wording"): "the notice's text, the same for everyone",

@@ -70,6 +70,7 @@ class ReplyOut(BaseModel):
     quick_replies: list[str]
     input_hint: InputHint
     language: str
+    human: bool = False  # a teammate holds the conversation: no automatic reply; theirs arrive in the history
 
 
 class MessageOut(BaseModel):
@@ -119,6 +120,13 @@ def _reply(step: AgentStep) -> ReplyOut:
         quick_replies=out.buttons,
         input_hint=InputHint(type=step.input_hint),
         language=step.language,
+    )
+
+
+def _held_reply(language: str) -> ReplyOut:
+    """No automatic reply: a teammate holds the conversation (conversations.inbox)."""
+    return ReplyOut(
+        text="", citations=[], quick_replies=[], input_hint=InputHint(type="text"), language=language, human=True
     )
 
 
@@ -228,12 +236,13 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Re
         return MessageOut(reply=_stored_reply(begun.message))
     streaming = "text/event-stream" in request.headers.get("accept", "")
     if begun.dialogue:  # a dialogue decides the whole reply first
-        step = respond.in_dialogue(org_id, begun.turn, model).step
+        done = respond.in_dialogue(org_id, begun.turn, model)
+        reply = _held_reply(begun.turn.context.language) if done.paused else _reply(done.step)
         if not streaming:
-            return MessageOut(reply=_reply(step))
+            return MessageOut(reply=reply)
         events = [
-            _event("token", {"text": step.text}),
-            _event("reply", {"reply": _reply(step).model_dump()}),
+            _event("token", {"text": reply.text}),
+            _event("reply", {"reply": reply.model_dump()}),
             _event("done", {}),
         ]
         return StreamingResponse(iter(events), media_type="text/event-stream", headers=_SSE_HEADERS)
