@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from jasping.conversations.models import Conversation, Message
@@ -70,34 +70,26 @@ def add_answer_url(agent_id: str, question: str) -> str:
     return f"/agents/{agent_id}/knowledge?{urlencode({'question': question[:2000]})}#qa-q"
 
 
-def _replies(period: Any, filters: Any, intents: tuple[str, ...]) -> tuple[Any, Any]:
-    """A query of (customer's question, reply) pairs whose reply has one of `intents`, in the period, newest first."""
-    reply, asked = aliased(Message), aliased(Message)
+def _sample(session: Session, org_id: str, period: Any, filters: Any, intents: tuple[str, ...], sample: int) -> list:
+    """The customers' questions whose reply had one of `intents`, in the period, the most recently active
+    conversations first (their org/last-message index: the scan stops after `sample`): (agent_id, text, language)."""
+    reply, asked = Message.__table__.alias("reply"), aliased(Message)  # only the questions are ORM rows: decrypted
     q = (
-        select(asked.text, reply.meta["language"].as_string(), Conversation.agent_id)
-        .select_from(reply)
-        .join(asked, (asked.conversation_id == reply.conversation_id) & (asked.seq == reply.seq - 1))
-        .join(Conversation, Conversation.id == reply.conversation_id)
-        .where(reply.role == "assistant", asked.role == "user", reply.meta["intent"].as_string().in_(intents))
-        .where(reply.created_at >= period.start, reply.created_at < period.end)
-        .order_by(reply.created_at.desc(), reply.id.desc())
+        select(asked.text, reply.c.meta["language"].as_string(), Conversation.agent_id)
+        .select_from(Conversation)
+        .join(reply, reply.c.conversation_id == Conversation.id)
+        .join(asked, (asked.conversation_id == Conversation.id) & (asked.seq == reply.c.seq - 1))
+        .where(Conversation.org_id == org_id, Conversation.last_message_at >= period.start)
+        .where(reply.c.role == "assistant", asked.role == "user", reply.c.meta["intent"].as_string().in_(intents))
+        .where(reply.c.created_at >= period.start, reply.c.created_at < period.end)
+        .order_by(Conversation.last_message_at.desc(), reply.c.seq.desc())
+        .limit(sample)
     )
     if filters.agent_id:
         q = q.where(Conversation.agent_id == filters.agent_id)
     if filters.channel:
         q = q.where(Conversation.channel == filters.channel)
-    return q, reply
-
-
-def _count(session: Session, org_id: str, period: Any, filters: Any, intents: tuple[str, ...]) -> int:
-    q, reply = _replies(period, filters, intents)
-    q = q.where(reply.org_id == org_id).order_by(None).with_only_columns(func.count())
-    return session.execute(q).scalar_one()
-
-
-def _sample(session: Session, org_id: str, period: Any, filters: Any, intents: tuple[str, ...], sample: int) -> list:
-    q, reply = _replies(period, filters, intents)
-    rows = session.execute(q.where(reply.org_id == org_id).limit(sample)).all()
+    rows = session.execute(q).all()
     return [(agent_id, text, lang) for text, lang, agent_id in rows if text and not text.startswith("[")]
 
 
@@ -111,14 +103,13 @@ def _read(groups: list[Group], *, with_link: bool) -> list[dict[str, Any]]:
     return out
 
 
-def find(session: Session, *, org_id: str, period: Any, filters: Any, sample: int = 300) -> Found:
-    """The unanswered questions (declined replies: a total, and the groups of the most recent `sample`) and the top
-    questions (answered or declined, the groups of the most recent `sample`)."""
-    declined = _sample(session, org_id, period, filters, (DECLINED,), sample)
+def find(session: Session, *, org_id: str, period: Any, filters: Any, declined: int, sample: int = 300) -> Found:
+    """The unanswered questions (`declined`: the total, counted with the reply times; the groups of the most recent
+    `sample`) and the top questions (answered or declined: the groups of the most recent `sample`)."""
+    unanswered = _sample(session, org_id, period, filters, (DECLINED,), sample)
     asked = _sample(session, org_id, period, filters, (ANSWERED, DECLINED), sample)
-    unanswered = {
-        "total": _count(session, org_id, period, filters, (DECLINED,)),
-        "sampled": len(declined),
-        "groups": _read(group(declined), with_link=True),
-    }
-    return Found(top=_read(group(asked), with_link=False), unanswered=unanswered)
+    groups = _read(group(unanswered), with_link=True)
+    return Found(
+        top=_read(group(asked), with_link=False),
+        unanswered={"total": declined, "sampled": len(unanswered), "groups": groups},
+    )

@@ -73,7 +73,10 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _handed_off() -> Any:
-    teammate = exists().where(Message.conversation_id == Conversation.id, Message.role == "human")
+    # The table, not the mapped class: the session's tenant filter would add `messages.org_id = …`, and SQLite would
+    # then scan the organization's messages for every conversation instead of using the conversation's index.
+    messages = Message.__table__
+    teammate = exists().where(messages.c.conversation_id == Conversation.id, messages.c.role == "human")
     return or_(Conversation.needs_human.is_(True), Conversation.status.in_(HANDOFF_STATUSES), teammate)
 
 
@@ -123,6 +126,7 @@ def _conversation_rows(session: Session, org_id: str, p: Period, f: Filters) -> 
             func.sum(case((handed, 1), else_=0)),
             func.sum(case((resolved, 1), else_=0)),
         ).group_by(Conversation.channel)
+        q = q.where(Conversation.last_message_at >= p.start)  # always true: lets the org/last-message index serve
         return _scoped(q, Conversation, org_id, f, via_conversation=False)
 
     return _per_day(session, p, Conversation.created_at, query)
@@ -136,17 +140,20 @@ def _count_rows(session: Session, org_id: str, p: Period, f: Filters, model: Any
     return _per_day(session, p, model.created_at, query)
 
 
-def latency(session: Session, org_id: str, p: Period, f: Filters) -> dict[str, Any]:
-    """p50/p95 of the agent's reply times in whole milliseconds, from a histogram counted in SQL."""
+def replies(session: Session, org_id: str, p: Period, f: Filters) -> tuple[dict[str, Any], int]:
+    """One pass over the agent's replies in the period: the reply-time histogram (whole milliseconds, counted in SQL)
+    as p50/p95, and the number of declines (`meta.intent == "unknown"`)."""
     dialect = session.get_bind().dialect.name
-    total_ms = Message.meta["total_ms"].as_float()
+    m = Message.__table__  # driven from the conversations active in the period (their org/last-message index)
+    total_ms = m.c.meta["total_ms"].as_float()
     whole = cast(func.floor(total_ms), Integer) if dialect == "postgresql" else cast(cast(total_ms, Float), Integer)
+    declined = case((m.c.meta["intent"].as_string() == questions.DECLINED, 1), else_=0)
     q = (
-        select(whole.label("ms"), func.count())
-        .select_from(Message)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Message.org_id == org_id, Message.role == "assistant", total_ms.is_not(None))
-        .where(Message.created_at >= p.start, Message.created_at < p.end)
+        select(whole.label("ms"), func.count(), func.sum(declined))
+        .select_from(Conversation)
+        .join(m, m.c.conversation_id == Conversation.id)
+        .where(Conversation.org_id == org_id, Conversation.last_message_at >= p.start)
+        .where(m.c.role == "assistant", m.c.created_at >= p.start, m.c.created_at < p.end)
         .group_by("ms")
         .order_by("ms")
     )
@@ -154,8 +161,10 @@ def latency(session: Session, org_id: str, p: Period, f: Filters) -> dict[str, A
         q = q.where(Conversation.agent_id == f.agent_id)
     if f.channel:
         q = q.where(Conversation.channel == f.channel)
-    histogram = [(int(ms), n) for ms, n in session.execute(q).all() if ms is not None]
-    return {"replies": sum(n for _, n in histogram), **percentiles(histogram, (50, 95))}
+    rows = session.execute(q).all()
+    histogram = [(int(ms), n) for ms, n, _ in rows if ms is not None]
+    timing = {"replies": sum(n for _, n in histogram), **percentiles(histogram, (50, 95))}
+    return timing, sum(int(d or 0) for *_, d in rows)
 
 
 def percentiles(histogram: list[tuple[int, int]], qs: tuple[int, ...]) -> dict[str, int | None]:
@@ -184,8 +193,12 @@ def csat(session: Session, org_id: str, p: Period, f: Filters) -> dict[str, Any]
     column = _optional("csat")
     if column is None:
         return None
-    q = select(func.count(column), func.avg(column)).where(
-        Conversation.created_at >= p.start, Conversation.created_at < p.end, column.is_not(None)
+    q = (
+        select(func.count(column), func.avg(column))
+        .where(
+            Conversation.created_at >= p.start, Conversation.created_at < p.end, Conversation.last_message_at >= p.start
+        )
+        .where(column.is_not(None))
     )
     answers, average = session.execute(_scoped(q, Conversation, org_id, f, via_conversation=False)).one()
     return {"answers": answers, "average": round(float(average), 2) if average is not None else None}
@@ -195,8 +208,12 @@ def resolutions(session: Session, org_id: str, p: Period, f: Filters) -> dict[st
     column = _optional("resolution")
     if column is None:
         return None
-    q = select(column, func.count()).where(
-        Conversation.created_at >= p.start, Conversation.created_at < p.end, column.is_not(None)
+    q = (
+        select(column, func.count())
+        .where(
+            Conversation.created_at >= p.start, Conversation.created_at < p.end, Conversation.last_message_at >= p.start
+        )
+        .where(column.is_not(None))
     )
     q = _scoped(q.group_by(column), Conversation, org_id, f, via_conversation=False)
     return {str(label): n for label, n in session.execute(q).all()}
@@ -235,7 +252,8 @@ def report(session: Session, *, org_id: str, period: Period, filters: Filters, s
     for number, status, count in booking_rows:
         daily[day_of(number)]["bookings"] += count
         bookings_by_status[status] += count
-    found = questions.find(session, org_id=org_id, period=period, filters=filters, sample=sample)
+    timing, declined = replies(session, org_id, period, filters)
+    found = questions.find(session, org_id=org_id, period=period, filters=filters, sample=sample, declined=declined)
     return Report(
         period=period,
         filters=filters,
@@ -247,7 +265,7 @@ def report(session: Session, *, org_id: str, period: Period, filters: Filters, s
         leads_by_kind=leads_by_kind,
         bookings=sum(bookings_by_status.values()),
         bookings_cancelled=bookings_by_status.get("cancelled", 0),
-        latency=latency(session, org_id, period, filters),
+        latency=timing,
         csat=csat(session, org_id, period, filters),
         resolutions=resolutions(session, org_id, period, filters),
         top_questions=found.top,
