@@ -267,6 +267,8 @@ def test_dates_are_checked_and_the_default_is_the_last_30_days(client, make_org,
         ({"from": "2025-01-01", "to": "2026-06-01"}, "366"),
         ({"from": "10/06/2026"}, "YYYY-MM-DD"),
         ({"to": "2026-02-30"}, "calendar"),
+        ({"from": "9999-12-31"}, "between"),
+        ({"from": "0001-01-01", "to": "0001-01-02"}, "between"),
         ({"channel": "Web; drop"}, ""),
     ]:
         r = org.get("/api/v1/analytics", params=params)

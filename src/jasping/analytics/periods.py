@@ -18,6 +18,7 @@ MAX_DAYS = 366
 DEFAULT_DAYS = 30
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EPOCH_DAY = date(1970, 1, 1)
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,12 @@ def _parse(value: str | None, name: str) -> date | None:
     if not _DATE.match(value):
         raise Invalid(f"{name}: give a date as YYYY-MM-DD, not {value[:40]!r}", code="invalid_date")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise Invalid(f"{name}: {value} is not a date of the calendar", code="invalid_date") from None
+    if not EARLIEST <= day <= LATEST:
+        raise Invalid(f"{name}: give a date between {EARLIEST} and {LATEST}", code="invalid_date")
+    return day
 
 
 def period(from_: str | None, to: str | None, tz_name: str | None) -> Period:
