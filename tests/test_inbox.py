@@ -180,9 +180,7 @@ def test_asking_for_a_person_emails_the_team_once(chat) -> None:
     say("I want to talk to a real person please")
     say("A human please, now")
     assert org.get(_conv(org, cid)).json()["needs_human"] is True
-    assert [c["id"] for c in org.get("/api/v1/inbox", params={"state": "needs_human"}).json()["conversations"]] == [
-        cid
-    ]
+    assert [c["id"] for c in org.get("/api/v1/inbox", params={"state": "needs_human"}).json()["conversations"]] == [cid]
     with session_scope(org.id, write=False) as s:
         mails = s.execute(select(Email).where(Email.kind == "handoff_notice")).scalars().all()
         assert len(mails) == 1, "once per conversation, to the owner (the only member)"
@@ -190,3 +188,54 @@ def test_asking_for_a_person_emails_the_team_once(chat) -> None:
     assert parsed["To"] == org.email
     body = parsed.get_content()
     assert f"/inbox/{cid}" in body and "real person" not in body, "a link, never the customer's words"
+
+
+def _csrf(html: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_the_dashboard_inbox_takes_over_replies_hands_back_and_closes(chat) -> None:
+    org, _, cid, say, widget_history = chat
+    say("I want to talk to a real person please")
+    web = org.client
+    listed = web.get("/inbox", params={"state": "needs_human"})
+    assert listed.status_code == 200 and f'href="/inbox/{cid}"' in listed.text and "Needs a person" in listed.text
+    assert f'href="/inbox/{cid}"' not in web.get("/inbox", params={"state": "closed"}).text
+    assert f'href="/inbox/{cid}"' not in web.get("/inbox", params={"channel": "whatsapp"}).text
+    assert 'src="/static/inbox.js"' in listed.text and "<script>" not in listed.text, "no inline script (the CSP)"
+    page = web.get(f"/inbox/{cid}")
+    assert page.status_code == 200 and "real person" in page.text
+    csrf = _csrf(page.text)
+    assert web.post(f"/inbox/{cid}/takeover", data={"csrf_token": "forged"}).status_code == 403
+    r = web.post(f"/inbox/{cid}/takeover", data={"csrf_token": csrf}, follow_redirects=True)
+    assert r.status_code == 200 and "the agent is paused" in r.text and "Person in charge" in r.text
+    assert say("Hello? Anyone?")["human"] is True
+    r = web.post(f"/inbox/{cid}/reply", data={"csrf_token": csrf, "text": "Hi, Salma here."}, follow_redirects=False)
+    assert r.status_code == 303
+    assert widget_history()[-1]["text"] == "Hi, Salma here."
+    empty = web.post(f"/inbox/{cid}/reply", data={"csrf_token": csrf, "text": "  "})
+    assert empty.status_code == 422 and "empty" in empty.text
+    web.post(f"/inbox/{cid}/note", data={"csrf_token": csrf, "text": "Call her back tomorrow"})
+    r = web.post(f"/inbox/{cid}/handback", data={"csrf_token": csrf}, follow_redirects=True)
+    assert "The agent answers again." in r.text
+    assert "9am to 6pm" in say("What are your opening hours?")["text"]
+    r = web.post(f"/inbox/{cid}/close", data={"csrf_token": csrf, "resolution": "resolved"}, follow_redirects=True)
+    assert "Conversation closed." in r.text and "Resolved" in r.text and "Call her back tomorrow" in r.text
+    again = web.post(f"/inbox/{cid}/close", data={"csrf_token": csrf})
+    assert again.status_code == 409
+    web.get("/lang/fr")
+    assert "Boîte de réception" in web.get("/inbox").text and "Fermée" in web.get(f"/inbox/{cid}").text
+    events = web.get("/inbox/events", params={"since": "2000-01-01T00:00:00+00:00"})
+    assert events.status_code == 200 and cid in events.text
+
+
+def test_another_organization_gets_404_on_the_dashboard(chat, make_org) -> None:
+    org, _, cid, say, _ = chat
+    say("Hello")
+    other = make_org("Other").client
+    assert other.get(f"/inbox/{cid}").status_code == 404
+    csrf = _csrf(other.get("/inbox").text)
+    assert other.post(f"/inbox/{cid}/takeover", data={"csrf_token": csrf}).status_code == 404
+    assert cid not in other.get("/inbox/events", params={"since": "2000-01-01T00:00:00+00:00"}).text

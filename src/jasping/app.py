@@ -48,6 +48,7 @@ from jasping.web.dashboard import (
     billing_views,
     breach_views,
     channels_views,
+    inbox_views,
     integrations_views,
     keys_views,
     knowledge_views,
@@ -130,6 +131,7 @@ def create_app() -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(knowledge_views.router)
     app.include_router(channels_views.router)
+    app.include_router(inbox_views.router)
     app.include_router(integrations_views.router)
     app.include_router(playground_views.router)
     app.include_router(privacy_views.router)

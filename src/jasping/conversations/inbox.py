@@ -48,14 +48,14 @@ def takeover(session: Session, conversation: Conversation, *, user_id: str | Non
     _open(conversation)
     if conversation.channel in NOT_TAKEN_OVER:
         raise Conflict("a phone call cannot be taken over; call the customer back", code="channel_not_supported")
-    conversation.status, conversation.needs_human = "human", False
+    conversation.status = "human"  # `needs_human` stays: the analytics count the handoff (analytics.service)
     conversation.assignee_id = conversation.assignee_id or user_id
     session.flush()
     return conversation
 
 
 def handback(session: Session, conversation: Conversation) -> Conversation:
-    """The agent answers again."""
+    """The agent answers again (the customer's request for a person was dealt with)."""
     _open(conversation)
     conversation.status, conversation.needs_human = "open", False
     session.flush()
@@ -67,7 +67,7 @@ def close(session: Session, conversation: Conversation, *, resolution: str | Non
         raise Conflict("the conversation is already closed", code="conversation_closed")
     if resolution is not None and resolution not in RESOLUTIONS:
         raise Invalid(f"resolution must be one of {', '.join(RESOLUTIONS)}", code="invalid_resolution")
-    conversation.status, conversation.needs_human, conversation.resolution = "closed", False, resolution
+    conversation.status, conversation.resolution = "closed", resolution
     conversation.flow = None
     session.flush()
     return conversation

@@ -308,6 +308,15 @@ MATRIX: dict[str, Access] = {
     "POST /agents/{agent_id}/privacy-notice": ADMIN,
     "GET /privacy/record": VIEWER,
     "POST /privacy/record/retention": ADMIN,
+    "GET /inbox": VIEWER,
+    "GET /inbox/events": VIEWER,
+    "GET /inbox/{conversation_id}": VIEWER,  # the contact's identifiers shown to agents and above only
+    "POST /inbox/{conversation_id}/takeover": AGENT,
+    "POST /inbox/{conversation_id}/reply": AGENT,
+    "POST /inbox/{conversation_id}/note": AGENT,
+    "POST /inbox/{conversation_id}/handback": AGENT,
+    "POST /inbox/{conversation_id}/assign": AGENT,
+    "POST /inbox/{conversation_id}/close": AGENT,
     "GET /privacy/contacts": AGENT,  # contacts' identifiers: as GET /api/v1/contacts
     "GET /privacy/contacts/{contact_id}": AGENT,
     "GET /privacy/contacts/{contact_id}/export": ADMIN,

@@ -4,6 +4,7 @@
 
 from jasping.web.dashboard.locale_fr_account import FR_ACCOUNT
 from jasping.web.dashboard.locale_fr_analytics import FR_ANALYTICS
+from jasping.web.dashboard.locale_fr_inbox import FR_INBOX
 from jasping.web.dashboard.locale_fr_security import FR_SECURITY
 
 FR = {
@@ -429,4 +430,5 @@ FR = {
     **FR_ACCOUNT,  # the account, security, billing and operator pages (locale_fr_account.py)
     **FR_SECURITY,  # the security events page (locale_fr_security.py)
     **FR_ANALYTICS,  # the analytics page (locale_fr_analytics.py)
+    **FR_INBOX,  # the inbox pages (locale_fr_inbox.py)
 }
