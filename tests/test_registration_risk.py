@@ -213,7 +213,8 @@ def test_through_the_dashboard(client, make_org, twilio) -> None:  # noqa: F811
     assert "A field hidden from people was filled in" in page.text
     assert "Ask for a human review" in page.text
     person.cookies.set("jasping_lang", "fr")
-    assert "Votre adresse e-mail appartient à un service" in person.get("/verify-phone").text
+    french = person.get("/verify-phone").text
+    assert "Votre adresse e-mail appartient à un service" in french and "Confirmez votre numéro de téléphone" in french
     person.cookies.set("jasping_lang", "en")
 
     csrf = _csrf(page.text)

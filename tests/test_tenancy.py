@@ -251,6 +251,7 @@ def test_every_api_endpoint_needs_credentials(client, make_org) -> None:
             contact_id="cot_x",
             erasure_id="cer_x",
             breach_id="brc_x",
+            user_id="usr_x",
             org_id="org_x",
             kind="privacy",
         )

@@ -3,7 +3,10 @@ merged into `locale_fr.FR`."""
 
 # ruff: noqa: E501 - one translation per line reads best
 
+from jasping.web.dashboard.locale_fr_registration import FR_REGISTRATION
+
 FR_SECURITY = {
+    **FR_REGISTRATION,  # the phone check of a risky sign-up, the review queue (locale_fr_registration.py)
     "Security events": "Événements de sécurité",
     "Log-ins and failures, lockouts and alerts, two-step verification, sessions, refused requests, API key use, administration, exports and erasures in this organization. Kept 12 months.": "Connexions et échecs, blocages et alertes, vérification en deux étapes, sessions, requêtes refusées, utilisation des clés d'API, administration, exports et effacements dans cette organisation. Gardés 12 mois.",
     "Kind": "Type",
