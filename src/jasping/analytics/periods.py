@@ -119,7 +119,7 @@ def day_number(column: ColumnElement, offset: int, dialect: str) -> ColumnElemen
         epoch = func.extract("epoch", column)
         return cast(func.floor((epoch + literal(offset)) / 86400), Integer)
     epoch = cast(func.strftime("%s", column), Integer)  # SQLite keeps UTC instants as text
-    return (epoch + literal(offset)) / literal(86400)  # integers: floor division (instants after 1970)
+    return (epoch + literal(offset)).self_group().op("/")(literal(86400))  # SQLite's integer division: a floor
 
 
 def day_of(number: int) -> date:
