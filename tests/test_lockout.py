@@ -150,7 +150,7 @@ def test_wrong_second_factor_codes_lock_the_second_step(client, limiter, app_clo
     assert other.post("/api/v1/auth/mfa/verify", json=right).status_code == 200
 
 
-def test_a_password_reset_lifts_the_lock(client, limiter, monkeypatch) -> None:
+def test_a_password_reset_lifts_the_lock(client, limiter, app_clock, monkeypatch) -> None:  # noqa: F811
     _set(monkeypatch, login_failures_per_account=2)
     nadia = register()
     anyone = browser()
@@ -168,6 +168,8 @@ def test_a_password_reset_lifts_the_lock(client, limiter, monkeypatch) -> None:
 
 
 # ---- registration, password reset, widget, webhooks -----------------------------------------------------------------
+# Limits count in fixed windows of the application clock: each test holds the clock still (`app_clock`), so that a
+# window boundary falling between its requests cannot reset the count (it did, once in a full run).
 def test_registrations_per_ip_are_limited(client, app_clock, monkeypatch) -> None:  # noqa: F811
     _set(monkeypatch, registrations_per_ip=2)
     body = {"password": PASSWORD, "organization_name": "Riad", "accept_privacy_notice": True}
@@ -182,14 +184,14 @@ def test_registrations_per_ip_are_limited(client, app_clock, monkeypatch) -> Non
     assert browser().post("/api/v1/auth/register", json={**body, "email": "later@example.org"}).status_code == 201
 
 
-def test_password_reset_requests_per_ip_are_limited(client, monkeypatch) -> None:
+def test_password_reset_requests_per_ip_are_limited(client, app_clock, monkeypatch) -> None:  # noqa: F811
     _set(monkeypatch, password_resets_per_ip=2)
     anyone = browser()
     codes = [anyone.post("/api/v1/auth/password-reset", json={"email": "x@example.org"}).status_code for _ in range(3)]
     assert codes == [202, 202, 429]
 
 
-def test_webhooks_are_limited_per_source_ip(client, monkeypatch) -> None:
+def test_webhooks_are_limited_per_source_ip(client, app_clock, monkeypatch) -> None:  # noqa: F811
     _set(monkeypatch, webhook_requests_per_ip=2)
     codes = [client.post("/webhooks/twilio/sms", content=b"From=%2B1&To=%2B2").status_code for _ in range(3)]
     assert codes[:2] == [401, 401] and codes[2] == 429  # unsigned: refused, then not even looked at
@@ -199,7 +201,7 @@ def test_webhooks_are_limited_per_source_ip(client, monkeypatch) -> None:
     assert other.post("/webhooks/twilio/sms", content=b"From=%2B1&To=%2B2").status_code == 401
 
 
-def test_widget_history_is_limited_per_conversation(client, make_org, monkeypatch) -> None:
+def test_widget_history_is_limited_per_conversation(client, make_org, app_clock, monkeypatch) -> None:  # noqa: F811
     org = make_org("Clinic")
     agent = org.post("/api/v1/agents", json={"name": "Amal"}).json()
     session = client.post(f"/api/v1/widget/{agent['public_key']}/sessions", json={}).json()
