@@ -116,7 +116,9 @@ def widget(browser, db_url, make_org, private_urls, tmp_path) -> Iterator[Widget
 def _new_page(browser, locale: str = "fr-FR", **context):  # noqa: ANN001, ANN202
     ctx = browser.new_context(locale=locale, **context)
     pg = ctx.new_page()
-    pg.set_default_timeout(10_000)
+    # a wait limit, not a speed check: on a loaded 2-core machine a first answer (the embeddings model loading) once
+    # took longer than 10 s
+    pg.set_default_timeout(30_000)
     return pg, PageWatch().attach(pg)
 
 
