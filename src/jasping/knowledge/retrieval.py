@@ -207,7 +207,10 @@ def _build(agent_id: str, org_id: str | None) -> None:
         with _lock:
             cached = _cache.get(agent_id)
         if version is not None and (cached is None or cached.version != version):
-            _store(agent_id, _load(session, agent_id, version))
+            index = _load(session, agent_id, version)
+            _store(agent_id, index)
+            if index.dense is not None:  # searched by meaning: the model loads now, not on the first question
+                _warm_embedder()
     with _lock:
         _changed_here.discard(agent_id)
 
