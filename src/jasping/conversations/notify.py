@@ -18,6 +18,7 @@ from jasping.db import unscoped
 
 KIND = "handoff_notice"
 TEAM_ROLES = ("owner", "admin", "agent")
+NOT_NOTIFIED = ("quota",)  # the month's messages used up: billing emails the owners about that (billing.usage)
 _TEXT = {
     "en": (
         "A customer asks for a person ({channel}) — {org}",
@@ -36,7 +37,7 @@ _TEXT = {
 
 def team_once(session: Session, conversation: Conversation, reason: str) -> int:
     """Email the team about `conversation` unless it was done before; returns the number of emails queued."""
-    if conversation.human_notified_at is not None:
+    if conversation.human_notified_at is not None or reason in NOT_NOTIFIED:
         return 0
     from jasping.integrations.mail_outbox import queue
     from jasping.integrations.mail_transport import platform_sender

@@ -241,7 +241,7 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Re
         if not streaming:
             return MessageOut(reply=reply)
         events = [
-            _event("token", {"text": reply.text}),
+            *([_event("token", {"text": reply.text})] if reply.text else []),
             _event("reply", {"reply": reply.model_dump()}),
             _event("done", {}),
         ]

@@ -589,7 +589,12 @@
         ui.log.appendChild(m.msg);
         reply = await ask(text, m);
       }
-      renderReply(m, reply || {});
+      if (reply && reply.human) { // a person holds the conversation: no automatic reply, theirs come by polling
+        stopTyping(m); m.msg.remove(); watchPerson();
+      } else {
+        stopWatching();
+        renderReply(m, reply || {});
+      }
     } catch (err) {
       if (m) { stopTyping(m); if (!m.node.length) m.msg.remove(); }
       showError(errorKey(err));
@@ -598,6 +603,32 @@
       ui.send.disabled = false;
     }
   }
+
+  // While a team member holds the conversation, their replies are read from the history every few seconds.
+  var watching = null;
+  var lastSeen = null;
+  async function pollPerson() {
+    if (!session) return;
+    try {
+      var res = await request('GET', '/sessions/' + encodeURIComponent(session.id) + '/messages');
+      var items = (await res.json()).messages || [];
+      if (lastSeen === null) { lastSeen = items.length ? items[items.length - 1].created_at : ''; return; }
+      items.forEach(function (item) {
+        if (!(item.created_at > lastSeen)) return;
+        lastSeen = item.created_at;
+        if (item.role === 'user') return;
+        var m = addMessage('agent', String(item.text || ''));
+        setDir(m.msg, String(item.text || ''), item.language);
+      });
+    } catch (err) { /* tried again at the next tick */ }
+  }
+  function watchPerson() {
+    if (watching) return;
+    lastSeen = null;
+    pollPerson();
+    watching = setInterval(pollPerson, 5000);
+  }
+  function stopWatching() { if (watching) { clearInterval(watching); watching = null; } }
 
   // A file the visitor picked: shown at once, uploaded, acknowledged by the agent.
   async function sendFile(file) {
