@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from jasping.conversations.models import Conversation, Message
@@ -70,26 +70,39 @@ def add_answer_url(agent_id: str, question: str) -> str:
     return f"/agents/{agent_id}/knowledge?{urlencode({'question': question[:2000]})}#qa-q"
 
 
-def _sample(session: Session, org_id: str, period: Any, filters: Any, intents: tuple[str, ...], sample: int) -> list:
-    """The customers' questions whose reply had one of `intents`, in the period, the most recently active
-    conversations first (their org/last-message index: the scan stops after `sample`): (agent_id, text, language)."""
-    reply, asked = Message.__table__.alias("reply"), aliased(Message)  # only the questions are ORM rows: decrypted
-    q = (
-        select(asked.text, reply.c.meta["language"].as_string(), Conversation.agent_id)
-        .select_from(Conversation)
-        .join(reply, reply.c.conversation_id == Conversation.id)
-        .join(asked, (asked.conversation_id == Conversation.id) & (asked.seq == reply.c.seq - 1))
-        .where(Conversation.org_id == org_id, Conversation.last_message_at >= period.start)
-        .where(reply.c.role == "assistant", asked.role == "user", reply.c.meta["intent"].as_string().in_(intents))
-        .where(reply.c.created_at >= period.start, reply.c.created_at < period.end)
-        .order_by(Conversation.last_message_at.desc(), reply.c.seq.desc())
-        .limit(sample)
-    )
+def _recent(org_id: str, period: Any, filters: Any, k: int) -> Any:
+    """The ids of the `k` conversations most recently active in the period (their org/last-message index)."""
+    q = select(Conversation.id).where(Conversation.org_id == org_id, Conversation.last_message_at >= period.start)
     if filters.agent_id:
         q = q.where(Conversation.agent_id == filters.agent_id)
     if filters.channel:
         q = q.where(Conversation.channel == filters.channel)
-    rows = session.execute(q).all()
+    return q.order_by(Conversation.last_message_at.desc()).limit(k)
+
+
+def _sample(session: Session, org_id: str, period: Any, filters: Any, intents: tuple[str, ...], sample: int) -> list:
+    """The customers' questions whose reply had one of `intents`, in the period, the most recently active
+    conversations first: (agent_id, text, language). Read from the `sample` most recent conversations, then 4, 16…
+    times more until `sample` questions are found or none is left — so the database never sorts the whole period."""
+    reply, asked = Message.__table__.alias("reply"), aliased(Message)  # only the questions are ORM rows: decrypted
+    k = sample
+    while True:
+        recent = _recent(org_id, period, filters, k).subquery()
+        q = (
+            select(asked.text, reply.c.meta["language"].as_string(), Conversation.agent_id)
+            .select_from(recent)
+            .join(Conversation, Conversation.id == recent.c.id)
+            .join(reply, reply.c.conversation_id == Conversation.id)
+            .join(asked, (asked.conversation_id == Conversation.id) & (asked.seq == reply.c.seq - 1))
+            .where(reply.c.role == "assistant", asked.role == "user", reply.c.meta["intent"].as_string().in_(intents))
+            .where(reply.c.created_at >= period.start, reply.c.created_at < period.end)
+            .order_by(Conversation.last_message_at.desc(), reply.c.seq.desc())
+            .limit(sample)
+        )
+        rows = session.execute(q).all()
+        if len(rows) >= sample or session.execute(select(func.count()).select_from(recent)).scalar_one() < k:
+            break
+        k *= 4
     return [(agent_id, text, lang) for text, lang, agent_id in rows if text and not text.startswith("[")]
 
 
