@@ -222,6 +222,17 @@ def test_the_figures_equal_those_computed_from_the_api(client, clinic, now) -> N
     top = got["top_questions"]
     assert any("opening hours" in g["example"] for g in top) and all(g["count"] >= 1 for g in top)
 
+    # a sample smaller than the period's questions: the most recently active conversations are read first, then more
+    from jasping.analytics import periods, service
+
+    with session_scope(org.id, write=False) as s:
+        p = periods.period("2026-06-01", "2026-06-30", "Africa/Casablanca")
+        small = service.as_json(service.report(s, org_id=org.id, period=p, filters=service.Filters(), sample=1))
+    assert (
+        small["unanswered_questions"]["sampled"] == 1 and small["unanswered_questions"]["total"] == unanswered["total"]
+    )
+    assert small["unanswered_questions"]["groups"][0]["example"] == "Can I pay with bitcoin?"  # the latest decline
+
     # the channel and agent filters, and the daily series as CSV
     wa = org.get("/api/v1/analytics", params={"from": "2026-06-01", "to": "2026-06-30", "channel": "whatsapp"}).json()
     assert wa["conversations"] == 1 and wa["leads"] == 0 and wa["bookings"] == 0
