@@ -58,7 +58,8 @@ def test_the_widget_records_the_notice_version_method_time_and_a_hashed_ip(clien
     assert row.policy_url.endswith(f"/legal/agents/{agent['public_key']}/privacy")
     assert row.ip_hash == get_keyring().mac(org.id, "testclient", consent.IP_PURPOSE) and len(row.ip_hash) == 64
     with get_engine().connect() as conn:
-        stored = [str(x) for x in conn.execute(text("SELECT * FROM consent_records WHERE contact_id IS NOT NULL")).one()]
+        row = conn.execute(text("SELECT * FROM consent_records WHERE contact_id IS NOT NULL")).one()
+        stored = [str(x) for x in row]
     assert not any("testclient" in value for value in stored)
 
     # the business publishes its own notice: the next consent names version 2

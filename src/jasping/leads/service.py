@@ -99,8 +99,9 @@ def record_lead(
             language=data.get("language"),
         )
     if data.get("marketing") is not None:  # the optional marketing opt-in, with the wording shown
-        consents.marketing_answer(session, conversation, bool(data["marketing"]), data.get("marketing_text"),
-                                  data.get("language"))
+        consents.marketing_answer(
+            session, conversation, bool(data["marketing"]), data.get("marketing_text"), data.get("language")
+        )
     session.flush()
     syncs.queue_syncs(session, lead, event="created" if existing is None else "updated")
     if existing is None:
