@@ -97,7 +97,9 @@ def jasping_server(db_url: str) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [JASPING, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
-        env=cli_env(db_url, JASPING_BASE_URL=url),
+        # Playwright fills a sign-up form in milliseconds, which the registration risk counts as a robot's hint (with
+        # HeadlessChrome's user agent: medium risk, a phone check); tests/test_registration_risk.py covers that
+        env=cli_env(db_url, JASPING_BASE_URL=url, JASPING_REGISTRATION_FORM_MIN_SECONDS="0"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

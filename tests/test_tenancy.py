@@ -56,6 +56,10 @@ def _body(method: str, path: str) -> dict | None:
         return {"purpose": "marketing"}
     if method == "POST" and path.endswith("/move"):
         return {"start": "2030-01-07T10:00:00+01:00"}
+    if method == "POST" and "/conversations/" in path and path.endswith(("/messages", "/notes")):
+        return {"text": "From another organization"}  # a valid body: the check must be the owner's, not the body's
+    if method == "POST" and "/conversations/" in path and path.endswith("/assign"):
+        return {"assignee_id": None}
     if method in ("POST", "PATCH", "PUT"):
         return {"name": "Intruder"} if "agents" in path else {}
     return None
@@ -173,7 +177,7 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
         if (method, path) in PUBLIC:
             continue
         if path.startswith(OPERATOR):  # not an organization's objects: nobody but the operator gets in
-            url = path.format(breach_id="brc_x", org_id=b.id, kind="privacy")
+            url = path.format(breach_id="brc_x", org_id=b.id, kind="privacy", user_id="usr_x")
             r = a.client.request(method, url, json=_body(method, url))
             assert r.status_code == 403, f"{method} {url} → {r.status_code} {r.text[:200]}"
             continue
