@@ -28,6 +28,7 @@ from jasping.tenancy.models import Organization, Role
 from jasping.web.api.auth import clear_session_cookie, set_session_cookie, start_session
 from jasping.web.api.organization import OrganizationUpdate
 from jasping.web.api.registration import signup_signals
+from jasping.web.dashboard import onboarding
 from jasping.web.dashboard.booking_form import DAYS, booking_form, booking_problem, booking_settings, booking_submitted
 from jasping.web.dashboard.render import LANG_COOKIE, language, render
 from jasping.web.deps import (
@@ -218,8 +219,10 @@ def set_language(code: str, request: Request) -> Response:
 # ---- organization -----------------------------------------------------------------------------
 @router.get("/")
 def home(request: Request, db: DbSession, principal: Member) -> Response:
+    found = agents.list_agents(db)
+    steps = onboarding.checklist(db, found)
     return _page(
-        request, "home.html", principal, db, agents=agents.list_agents(db), key_count=len(tenancy.list_api_keys(db))
+        request, "home.html", principal, db, agents=found, key_count=len(tenancy.list_api_keys(db)), steps=steps
     )
 
 
