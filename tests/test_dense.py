@@ -285,3 +285,30 @@ def test_use_multilingual_paraphrase_is_nearer():
     _paraphrase_nearer(embedder)
     en, fr, other = embedder.embed(["What time do you open?", "À quelle heure ouvrez-vous ?", "Le chat dort."])
     assert en @ fr > en @ other
+
+
+def test_warming_loads_a_local_model_once_and_leaves_a_remote_embedder_alone(api, monkeypatch):
+    """Start-up and index builds warm the embedder: a local model loads (once); the OpenAI embedder, whose `model` is
+    a name and not a loader, is neither called nor sent a request."""
+    from jasping.knowledge import retrieval
+
+    loads = []
+
+    class Local(dense_module._LazyModel):
+        name, dim = "stub-local", 2
+
+        def _load(self):
+            loads.append(1)
+            return object()
+
+        def embed(self, texts):
+            return np.zeros((len(texts), 2), np.float32)
+
+    monkeypatch.setattr(retrieval, "_embedder", lambda: Local())
+    retrieval._warm_embedder()
+    assert loads == [1]
+    monkeypatch.setattr(retrieval, "_embedder", lambda: embedder_for(api))
+    retrieval._warm_embedder()  # was: TypeError, 'str' object is not callable
+    assert api.requests == []
+    monkeypatch.setattr(retrieval, "_embedder", lambda: None)
+    retrieval._warm_embedder()  # embeddings off: nothing to do

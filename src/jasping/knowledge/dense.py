@@ -126,6 +126,10 @@ class _LazyModel(ABC):
                     self._model = model
         return self._model
 
+    def warm(self) -> None:
+        """Load the model now (at start-up, after an index build), not on a customer's question."""
+        self.model()
+
     def embed_query(self, text: str) -> np.ndarray:
         """The vector of one query (read-only; the last `QUERY_CACHE` queries are remembered)."""
         with self._lock:

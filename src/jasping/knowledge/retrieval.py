@@ -152,10 +152,11 @@ def _embedder() -> Embedder | None:
 
 
 def _warm_embedder() -> None:
-    embedder = _embedder()
-    if embedder is not None and hasattr(embedder, "model"):
+    """Load the local embeddings model (~1.4 s) ahead of the questions; a remote embedder has nothing to load."""
+    warm = getattr(_embedder(), "warm", None)
+    if warm is not None:
         try:
-            embedder.model()
+            warm()
         except EmbeddingsUnavailable as exc:
             log.warning("embeddings unavailable, lexical search only: %s", exc)
 
