@@ -1,0 +1,18 @@
+"""analytics: daily roll-up (reserved for issue 13's work; filled in when its tables land)
+
+Revision ID: 0026
+Revises: 0025
+"""
+
+revision = "0026"
+down_revision = "0025"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,18 @@
+"""speed: per-turn storage (reserved for issue 12's work; filled in when its tables land)
+
+Revision ID: 0027
+Revises: 0026
+"""
+
+revision = "0027"
+down_revision = "0026"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
