@@ -3,6 +3,7 @@
 from jasping.agents.models import Agent
 from jasping.billing.models import BillingAccount, Invoice, StripeEvent, UsageCounter
 from jasping.channels.models import ChannelConnection, Delivery, InboundEvent
+from jasping.conversations.inbox_models import CannedReply, CsatRating
 from jasping.conversations.models import Contact, Conversation, ConversationFile, Message
 from jasping.crypto import DataKey
 from jasping.db import Base
@@ -39,6 +40,7 @@ __all__ = [
     "BreachOrganization",
     "Base",
     "BillingAccount",
+    "CannedReply",
     "ChannelConnection",
     "Chunk",
     "ConsentRecord",
@@ -46,6 +48,7 @@ __all__ = [
     "ContactErasure",
     "Conversation",
     "ConversationFile",
+    "CsatRating",
     "DataKey",
     "DataRequest",
     "Delivery",

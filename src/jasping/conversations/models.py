@@ -38,7 +38,10 @@ class Conversation(TenantScoped, Base):
     """One thread between a contact and an agent on one channel."""
 
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_org_last", "org_id", "last_message_at"),)
+    __table_args__ = (
+        Index("ix_conversations_org_last", "org_id", "last_message_at"),
+        Index("ix_conversations_org_changed", "org_id", "changed_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     agent_id: Mapped[str] = mapped_column(String(40), ForeignKey("agents.id", ondelete="CASCADE"), index=True)
@@ -54,6 +57,7 @@ class Conversation(TenantScoped, Base):
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     flow: Mapped[dict | None] = mapped_column(JSON)  # a dialogue in progress (lead capture, booking)
     last_message_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # takeover, hand-back, close, assign (live feed)
 
 
 class Message(ContactScoped, TenantScoped, Base):

@@ -2,10 +2,10 @@
 published at `GET /api/v1/schemas/contact-export.json` (`privacy/schemas/contact-export.json`).
 
 It holds the contact, their conversations on every channel (web chat, WhatsApp, SMS, calls as transcripts) with
-every message, the files they sent (metadata and a download link; the bytes in base64 on request), their leads,
-appointments and consent records (each decision with the notice version, method and keyed IP hash, and the state
-per purpose now). Rows are found through the contact and through their conversations, so a lead
-or appointment left without its contact id is exported too.
+every message and the satisfaction rating given after closing, the files they sent (metadata and a download link; the
+bytes in base64 on request), their leads, appointments and consent records (each decision with the notice version,
+method and keyed IP hash, and the state per purpose now). Rows are found through the contact and through their
+conversations, so a lead or appointment left without its contact id is exported too.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from jasping import clock, storage
+from jasping.conversations.inbox_models import CsatRating
 from jasping.conversations.models import Contact, Conversation, ConversationFile, Message
 from jasping.leads.models import Lead
 from jasping.privacy.models import ConsentRecord
 from jasping.scheduling.models import Appointment
 
-FORMAT, VERSION = "jasping.contact-export", 2  # 2: the consent records' notice version, method, IP hash; their state
+FORMAT, VERSION = "jasping.contact-export", 3  # 2: consent records' notice version, method, IP hash; 3: CSAT
 
 
 @cache
@@ -49,6 +50,12 @@ def _message(m: Message) -> dict:
         "language": meta.get("language"),
         "file": meta.get("file"),
     }
+
+
+def _csat(r: CsatRating | None) -> dict | None:
+    if r is None:
+        return None
+    return {"rating": r.rating, "comment": r.comment, "channel": r.channel, "created_at": _iso(r.created_at)}
 
 
 def _file(f: ConversationFile, with_content: bool) -> dict:
@@ -142,6 +149,11 @@ def export(session: Session, contact: Contact, *, include_files: bool = False) -
     for m in rows:
         messages[m.conversation_id].append(_message(m))
 
+    ratings = {
+        r.conversation_id: r
+        for r in session.execute(select(CsatRating).where(CsatRating.conversation_id.in_(ids))).scalars()
+    }
+
     def of(model: type, *order: object) -> list:
         where = or_(model.contact_id == contact.id, model.conversation_id.in_(ids))
         return list(session.execute(select(model).where(where).order_by(*order)).scalars())
@@ -174,6 +186,7 @@ def export(session: Session, contact: Contact, *, include_files: bool = False) -
                 "created_at": _iso(c.created_at),
                 "last_message_at": _iso(c.last_message_at),
                 "messages": messages[c.id],
+                "csat": _csat(ratings.get(c.id)),
             }
             for c in conversations
         ],

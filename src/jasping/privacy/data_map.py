@@ -260,6 +260,15 @@ DATA_MAP: tuple[Entry, ...] = (
         "answer the customer and let the business take over",
     ),
     Entry(
+        "csat_ratings",
+        ("contact_id", "rating", "comment"),
+        CONTACT,
+        "conversation",
+        "with its conversation (deleted with it)",
+        DELETE,
+        "measure the customers' satisfaction after a conversation",
+    ),
+    Entry(
         "inbound_events",
         ("body", "provider_id"),
         CONTACT,

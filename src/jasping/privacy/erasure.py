@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from jasping import clock
 from jasping.channels.models import ChannelConnection, Delivery, InboundEvent
+from jasping.conversations.inbox_models import CsatRating
 from jasping.conversations.models import Contact, Conversation, ConversationFile, Message
 from jasping.crypto import contact_scope, get_keyring
 from jasping.db import after_commit, get_engine, new_id
@@ -152,6 +153,9 @@ def erase(session: Session, *, contact_id: str, actor: Actor) -> ContactErasure:
             or_(ConsentRecord.contact_id == cid, ConsentRecord.conversation_id.in_(conversations)),
         ),
         "conversation_files": _remove(session, ConversationFile, ConversationFile.id.in_(files)),
+        "csat_ratings": _remove(
+            session, CsatRating, or_(CsatRating.contact_id == cid, CsatRating.conversation_id.in_(conversations))
+        ),
         "leads": _remove(session, Lead, Lead.id.in_(leads)),
         "appointments": _remove(session, Appointment, Appointment.id.in_(appts)),
         "messages": _remove(

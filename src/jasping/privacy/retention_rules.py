@@ -39,6 +39,7 @@ NO_RULE = {
     "integrations": "kept until disconnected",
     "file_copies": "deleted with its file (foreign key cascade)",
     "lead_syncs": "deleted with its lead (foreign key cascade)",
+    "csat_ratings": "deleted with its conversation (foreign key cascade)",
     "billing_accounts": "kept while the account is active; dropped when the organization is erased",
     "audit_events": "dropped from the start of the chain with a checkpoint (retention._audit_retention)",
     "mfa_factors": "kept while two-step verification is on; deleted when turned off, or with the account (cascade)",
