@@ -21,6 +21,7 @@ from jasping.web.api import (
     auth,
     billing,
     breaches,
+    canned_replies,
     channels,
     consents,
     contacts,
@@ -67,6 +68,7 @@ from jasping.web.webhooks import twilio_voice as twilio_voice_webhooks
 from jasping.web.webhooks import whatsapp as whatsapp_webhooks
 from jasping.web.webhooks.common import limit_by_ip
 from jasping.web.widget import api as widget_api
+from jasping.web.widget import csat as widget_csat
 from jasping.web.widget import script as widget_script
 
 
@@ -80,7 +82,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, settings.log_format)
     app = FastAPI(
         title="JasPing API",
         version=__version__,
@@ -115,6 +117,8 @@ def create_app() -> FastAPI:
         google_oauth,
         integrations,
         widget_api,
+        widget_csat,
+        canned_replies,
         consents,
         breaches,
         legal_pages,

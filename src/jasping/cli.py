@@ -105,22 +105,33 @@ def _start_demo_site(host: str, shown: str, port: int, demo_port: int) -> None:
 
 
 @main.command()
-@click.option("--workers", default=4, type=int, help="worker threads")
+@click.option("--workers", default=4, type=int, help="worker threads (per process)")
+@click.option("--processes", default=1, type=click.IntRange(1, 64), help="consumer processes, supervised")
 @click.option("--no-periodic", is_flag=True, help="do not run the periodic schedule in this worker")
+@click.option("--grace", default=25.0, type=float, help="seconds the jobs in hand get to finish on SIGTERM")
+@click.option("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
 @click.option("--exit-with-parent", is_flag=True, hidden=True, help="stop when the process that started us ends")
-def worker(workers: int, no_periodic: bool, exit_with_parent: bool) -> None:
-    """Consume background jobs (SQLite queue by default, Redis with JASPING_REDIS_URL)."""
+def worker(
+    workers: int, processes: int, no_periodic: bool, grace: float, metrics_port: int | None, exit_with_parent: bool
+) -> None:
+    """Consume background jobs (SQLite queue by default, Redis with JASPING_REDIS_URL); SIGTERM stops gracefully."""
     from jasping import logs
-    from jasping.jobs import tasks  # noqa: F401 - registers the tasks
-    from jasping.jobs.queue import backend_name, huey
+    from jasping.jobs import worker as jobs_worker
+    from jasping.jobs.queue import backend_name
 
-    logs.setup(get_settings().log_level)
+    logs.setup(get_settings().log_level, get_settings().log_format)
+    if processes > 1:
+        sys.exit(
+            jobs_worker.supervise(processes, workers, periodic=not no_periodic, grace=grace, metrics_port=metrics_port)
+        )
     if exit_with_parent:
         _exit_with_parent()
+    if metrics_port is not None:
+        from jasping import metrics
+
+        metrics.serve(metrics_port)
     click.echo(f"worker: {workers} threads on the {backend_name()} queue (pid {os.getpid()})", err=True)
-    huey.create_consumer(
-        workers=workers, worker_type="thread", periodic=not no_periodic, check_worker_health=True
-    ).run()
+    jobs_worker.consume(workers, periodic=not no_periodic, grace=grace)
 
 
 def _exit_with_parent() -> None:
@@ -132,7 +143,7 @@ def _exit_with_parent() -> None:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1)
-        os.kill(os.getpid(), signal.SIGINT)  # huey's graceful shutdown
+        os.kill(os.getpid(), signal.SIGTERM)  # the graceful shutdown
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 

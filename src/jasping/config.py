@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     s3_secret_access_key: str | None = Field(default=None, repr=False)
     allow_private_urls: bool = False  # let URL sources reach private addresses (tests, intranets)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object a line, with the request id (docs/operations.md)
     web_threads: int = 64
     db_pool_size: int = 10
 

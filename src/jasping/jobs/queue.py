@@ -5,6 +5,7 @@ from __future__ import annotations
 from huey import Huey, RedisHuey, SqliteHuey
 
 from jasping.config import Settings, get_settings
+from jasping.metrics import watch_jobs
 
 
 def make_huey(settings: Settings) -> Huey:
@@ -16,6 +17,7 @@ def make_huey(settings: Settings) -> Huey:
 
 
 huey = make_huey(get_settings())
+watch_jobs(huey)
 
 
 def backend_name() -> str:

@@ -13,7 +13,7 @@ import jasping.models  # noqa: F401 - every table mapped before a job touches on
 from jasping import clock
 from jasping.db import session_scope
 from jasping.jobs.queue import huey
-from jasping.jobs.schedule import REGISTRY, periodic, run_job
+from jasping.jobs.schedule import REGISTRY, periodic, run_job, slot_of
 from jasping.security import audit, sessions
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,11 @@ def handle_inbound(org_id: str, event_id: str) -> str:
 def deliver(org_id: str, delivery_id: str) -> str:
     """Send one reply through its provider (retries are scheduled by the delivery itself)."""
     from jasping.channels.deliveries import send
+    from jasping.metrics import DELIVERIES
 
-    return send(org_id, delivery_id)
+    state = send(org_id, delivery_id)
+    DELIVERIES.labels(state).inc()
+    return state
 
 
 @periodic("sweep_channels", every=timedelta(minutes=1), cron={"minute": "*"})
@@ -223,12 +226,22 @@ def _register_with_huey() -> None:
     for job in REGISTRY.values():
 
         def run(job=job) -> dict | None:
-            return run_job(job, clock.now())
+            now = clock.now()
+            return run_job(job, now, due=slot_of(now))  # claimed for its minute: once across the cluster
 
         run.__name__ = f"periodic_{job.name}"
         huey.periodic_task(crontab(**job.cron), name=f"periodic.{job.name}")(run)
 
 
 _register_with_huey()
+
+
+@huey.task()
+def run_periodic(name: str, due: str) -> dict | None:
+    """Run one periodic job for the period due at `due` (ISO-8601), with the clock at that time, unless another
+    process ran that period already: what every worker's scheduler does each minute, for a simulated time."""
+    instant = clock.parse_instant(due)
+    return run_job(REGISTRY[name], instant, due=instant)
+
 
 from jasping.privacy import account_mail  # noqa: E402, F401 - its task (the restore link) known to every worker

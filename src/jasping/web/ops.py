@@ -6,23 +6,18 @@ import time
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, RedirectResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jasping import logs
+from jasping import metrics as m
 from jasping.config import get_settings
 from jasping.db import get_engine
 from jasping.jobs import queue
 
 router = APIRouter(include_in_schema=False)
 
-REQUESTS = Counter("jasping_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram(
-    "jasping_http_request_seconds",
-    "HTTP request latency",
-    ["method", "route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
+REQUESTS, LATENCY = m.REQUESTS, m.LATENCY
 
 
 SECURITY_HEADERS = [
@@ -76,17 +71,23 @@ class EdgeMiddleware:
             await send({"type": "http.response.body", "body": b""})
             return
 
+        given = next((v for k, v in scope.get("headers", []) if k == b"x-request-id"), b"")
+        rid = logs.new_request_id(given.decode("latin-1"))
+        token = logs.request_id.set(rid)
+
         async def _send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
                 headers = list(message.get("headers", []))
                 headers += self.always + (DASHBOARD_HEADERS if dashboard else []) + (CORS_HEADERS if public else [])
+                headers.append((b"x-request-id", rid.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
         try:
             await self.app(scope, receive, _send)
         finally:
+            logs.request_id.reset(token)
             name = route_template(scope)
             LATENCY.labels(scope["method"], name).observe(time.perf_counter() - start)
             REQUESTS.labels(scope["method"], name, str(status[0])).inc()
@@ -121,4 +122,6 @@ def favicon() -> Response:
 
 @router.get("/metrics")
 def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus metrics: this process's, or every process's on the machine with PROMETHEUS_MULTIPROC_DIR."""
+    body, media_type = m.exposition()
+    return Response(body, media_type=media_type)
