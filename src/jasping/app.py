@@ -21,7 +21,6 @@ from jasping.web.api import (
     auth,
     billing,
     breaches,
-    canned_replies,
     channels,
     consents,
     contacts,
@@ -68,7 +67,6 @@ from jasping.web.webhooks import twilio_voice as twilio_voice_webhooks
 from jasping.web.webhooks import whatsapp as whatsapp_webhooks
 from jasping.web.webhooks.common import limit_by_ip
 from jasping.web.widget import api as widget_api
-from jasping.web.widget import csat as widget_csat
 from jasping.web.widget import script as widget_script
 
 
@@ -117,8 +115,6 @@ def create_app() -> FastAPI:
         google_oauth,
         integrations,
         widget_api,
-        widget_csat,
-        canned_replies,
         consents,
         breaches,
         legal_pages,
