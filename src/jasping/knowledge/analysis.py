@@ -22,6 +22,7 @@ for Latin script, None when unsure. `word_ngrams(term)` gives the character n-gr
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Callable
 
@@ -87,13 +88,19 @@ votre vous y ça donc or ni car cet ceux celle celles celui dont lors""".split()
     ),
 }
 
-_STEMMERS: dict[str, Callable[[str], str]] = {}
+_STEMMERS = threading.local()  # a snowball stemmer keeps the word it works on in itself: one per thread
 
 
 def _snowball(name: str) -> Callable[[str], str]:
-    if name not in _STEMMERS:
-        _STEMMERS[name] = snowballstemmer.stemmer(name).stemWord
-    return _STEMMERS[name]
+    """The stemmer `name` of the calling thread. Shared across threads, concurrent turns and a background index
+    build stemmed into each other's words (wrong stems, or an IndexError from inside the stemmer)."""
+    stemmers = getattr(_STEMMERS, "by_name", None)
+    if stemmers is None:
+        stemmers = _STEMMERS.by_name = {}
+    stem = stemmers.get(name)
+    if stem is None:
+        stem = stemmers[name] = snowballstemmer.stemmer(name).stemWord
+    return stem
 
 
 def fold(word: str) -> str:
