@@ -1,6 +1,7 @@
 """Imports every table so that `Base.metadata` is complete (migrations, tests, the data map)."""
 
 from jasping.agents.models import Agent
+from jasping.analytics.models import AnalyticsDay, AnalyticsReplyTime, AnalyticsRollup
 from jasping.billing.models import BillingAccount, Invoice, StripeEvent, UsageCounter
 from jasping.channels.models import ChannelConnection, Delivery, InboundEvent
 from jasping.conversations.inbox_models import CannedReply, CsatRating
@@ -31,6 +32,9 @@ __all__ = [
     "AccountConsent",
     "AccountDeletion",
     "Agent",
+    "AnalyticsDay",
+    "AnalyticsReplyTime",
+    "AnalyticsRollup",
     "ApiKey",
     "Appointment",
     "AuditCheckpoint",

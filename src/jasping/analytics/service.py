@@ -21,20 +21,20 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, case, cast, exists, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from jasping import clock
 from jasping.agents.models import Agent
-from jasping.analytics import questions
+from jasping.analytics import questions, rollup
+from jasping.analytics.expressions import CLOSED_STATUSES, NO_TIMING, declined, handed_off, reply_ms
 from jasping.analytics.periods import Period, day_number, day_of, offset_segments
 from jasping.conversations.models import Conversation, Message
+from jasping.db import session_scope
 from jasping.errors import NotFound
 from jasping.leads.models import Lead
 from jasping.scheduling.models import Appointment
 
-HANDOFF_STATUSES = ("handoff", "human")
-CLOSED_STATUSES = ("closed",)
 IDLE_HOURS = 24
 CHANNELS = ("web", "whatsapp", "sms", "voice")
 
@@ -72,14 +72,6 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _handed_off() -> Any:
-    # The table, not the mapped class: the session's tenant filter would add `messages.org_id = …`, and SQLite would
-    # then scan the organization's messages for every conversation instead of using the conversation's index.
-    messages = Message.__table__
-    teammate = exists().where(messages.c.conversation_id == Conversation.id, messages.c.role == "human")
-    return or_(Conversation.needs_human.is_(True), Conversation.status.in_(HANDOFF_STATUSES), teammate)
-
-
 def _scoped(query: Any, model: Any, org_id: str, filters: Filters, *, via_conversation: bool) -> Any:
     query = query.where(model.org_id == org_id)
     if filters.agent_id:
@@ -114,7 +106,7 @@ def _per_day(session: Session, p: Period, column: Any, query_for: Any) -> list[t
 
 def _conversation_rows(session: Session, org_id: str, p: Period, f: Filters) -> list[tuple]:
     idle_since = clock.now() - timedelta(hours=IDLE_HOURS)
-    handed = _handed_off()
+    handed = handed_off()
     ended = or_(Conversation.status.in_(CLOSED_STATUSES), Conversation.last_message_at < idle_since)
     resolved = and_(~handed, ended)
 
@@ -132,6 +124,33 @@ def _conversation_rows(session: Session, org_id: str, p: Period, f: Filters) -> 
     return _per_day(session, p, Conversation.created_at, query)
 
 
+def _still_going(session: Session, org_id: str, p: Period, f: Filters) -> dict[tuple[int, str], int]:
+    """Conversations of the period neither handed off, closed nor ended: only those active in the last `IDLE_HOURS`
+    (the org/last-message index), so this part of the roll-up's report is counted live."""
+    idle_since = clock.now() - timedelta(hours=IDLE_HOURS)
+
+    def query(day: Any) -> Any:
+        q = select(day, Conversation.channel, func.count()).group_by(Conversation.channel)
+        q = q.where(Conversation.last_message_at >= idle_since, Conversation.status.notin_(CLOSED_STATUSES))
+        return _scoped(q.where(~handed_off()), Conversation, org_id, f, via_conversation=False)
+
+    return {(day, channel): n for day, channel, n in _per_day(session, p, Conversation.created_at, query)}
+
+
+def _rolled_up(org_id: str, p: Period, f: Filters) -> tuple[list[tuple], list[tuple]] | None:
+    """The conversation rows (as `_conversation_rows`) and the reply histogram rows (as `replies` reads them) from
+    the roll-up, refreshed first and read in a session that sees the refresh; None when it could not be refreshed."""
+    if not rollup.refresh(org_id, p.tz):
+        return None
+    with session_scope(org_id, write=False) as s:
+        going = _still_going(s, org_id, p, f)
+        conv = [
+            (day, channel, n, h, n - h - going.get((day, channel), 0))
+            for day, channel, n, h in rollup.conversation_rows(s, org_id, p, f.agent_id, f.channel)
+        ]
+        return conv, rollup.reply_rows(s, org_id, p, f.agent_id, f.channel)
+
+
 def _count_rows(session: Session, org_id: str, p: Period, f: Filters, model: Any, kind: Any) -> list[tuple]:
     def query(day: Any) -> Any:
         q = select(day, kind, func.count()).group_by(kind)
@@ -145,11 +164,8 @@ def replies(session: Session, org_id: str, p: Period, f: Filters) -> tuple[dict[
     as p50/p95, and the number of declines (`meta.intent == "unknown"`)."""
     dialect = session.get_bind().dialect.name
     m = Message.__table__  # driven from the conversations active in the period (their org/last-message index)
-    total_ms = m.c.meta["total_ms"].as_float()
-    whole = cast(func.floor(total_ms), Integer) if dialect == "postgresql" else cast(cast(total_ms, Float), Integer)
-    declined = case((m.c.meta["intent"].as_string() == questions.DECLINED, 1), else_=0)
     q = (
-        select(whole.label("ms"), func.count(), func.sum(declined))
+        select(reply_ms(m, dialect).label("ms"), func.count(), func.sum(declined(m)))
         .select_from(Conversation)
         .join(m, m.c.conversation_id == Conversation.id)
         .where(Conversation.org_id == org_id, Conversation.last_message_at >= p.start)
@@ -161,8 +177,12 @@ def replies(session: Session, org_id: str, p: Period, f: Filters) -> tuple[dict[
         q = q.where(Conversation.agent_id == f.agent_id)
     if f.channel:
         q = q.where(Conversation.channel == f.channel)
-    rows = session.execute(q).all()
-    histogram = [(int(ms), n) for ms, n, _ in rows if ms is not None]
+    return reply_timing(session.execute(q).all())
+
+
+def reply_timing(rows: list[tuple]) -> tuple[dict[str, Any], int]:
+    """(ms, replies, declines) rows, ms ascending, as the timing figures and the number of declines."""
+    histogram = [(int(ms), n) for ms, n, _ in rows if ms is not None and ms != NO_TIMING]
     timing = {"replies": sum(n for _, n in histogram), **percentiles(histogram, (50, 95))}
     return timing, sum(int(d or 0) for *_, d in rows)
 
@@ -225,9 +245,19 @@ def check_agent(session: Session, agent_id: str | None) -> None:
         raise NotFound("no such agent", code="agent_not_found")
 
 
-def report(session: Session, *, org_id: str, period: Period, filters: Filters, sample: int = 300) -> Report:
+def report(
+    session: Session, *, org_id: str, period: Period, filters: Filters, sample: int = 300, live: bool = False
+) -> Report:
+    """The figures of the period; conversations and replies from the daily roll-up unless `live` (both count alike:
+    tests/test_analytics_rollup.py)."""
     check_agent(session, filters.agent_id)
-    conv_rows = _conversation_rows(session, org_id, period, filters)
+    rolled = None if live else _rolled_up(org_id, period, filters)
+    if rolled is None:
+        conv_rows = _conversation_rows(session, org_id, period, filters)
+        timing, declined_total = replies(session, org_id, period, filters)
+    else:
+        conv_rows, reply_rows = rolled
+        timing, declined_total = reply_timing(reply_rows)
     lead_rows = _count_rows(session, org_id, period, filters, Lead, Lead.kind)
     booking_rows = _count_rows(session, org_id, period, filters, Appointment, Appointment.status)
     seen = {channel for _, channel, *_ in conv_rows}
@@ -252,8 +282,9 @@ def report(session: Session, *, org_id: str, period: Period, filters: Filters, s
     for number, status, count in booking_rows:
         daily[day_of(number)]["bookings"] += count
         bookings_by_status[status] += count
-    timing, declined = replies(session, org_id, period, filters)
-    found = questions.find(session, org_id=org_id, period=period, filters=filters, sample=sample, declined=declined)
+    found = questions.find(
+        session, org_id=org_id, period=period, filters=filters, sample=sample, declined=declined_total
+    )
     return Report(
         period=period,
         filters=filters,

@@ -21,6 +21,9 @@ NOT_PERSONAL_TABLES: dict[str, str] = {
     "the business",
     "contact_erasures": "the record of an erasure: counts per table and the random id of a contact that no longer "
     "exists (kept as proof of the erasure, GDPR art. 5(2))",
+    "analytics_days": "counts of conversations and handoffs a day, agent and channel (the analytics roll-up)",
+    "analytics_reply_times": "counts of the agent's replies a day, agent, channel and reply time in milliseconds",
+    "analytics_rollups": "an organization's time zone and when its analytics roll-up was last brought up to date",
     "canned_replies": "the business's saved replies for its team (title, text, language)",
     "erasure_tasks": "copies to delete elsewhere after an erasure: a storage reference, a sheet range, a Drive id or "
     "a calendar event's address, never the data",

@@ -1,0 +1,56 @@
+"""The analytics roll-up: per organization, local day (of its time zone), agent and channel, the conversations that
+started and how many were handed off, and the agent's reply times as a histogram of whole milliseconds. Counts only,
+no personal data; kept current by `rollup.refresh` (docs/analytics.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, PrimaryKeyConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jasping.conversations.models import Conversation, Message
+from jasping.db import Base, TenantScoped, UtcDateTime
+
+
+class AnalyticsDay(TenantScoped, Base):
+    """Conversations that started on a local day (`day`: days since 1970-01-01), by agent and channel."""
+
+    __tablename__ = "analytics_days"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "day", "agent_id", "channel"),)
+
+    day: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[str] = mapped_column(String(40), ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    conversations: Mapped[int] = mapped_column(Integer, default=0)
+    handoffs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnalyticsReplyTime(TenantScoped, Base):
+    """The agent's replies stored on a local day, by agent and channel of their conversation and by reply time in
+    whole milliseconds (`ms`): how many, and how many were declines."""
+
+    __tablename__ = "analytics_reply_times"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "day", "agent_id", "channel", "ms"),)
+
+    day: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[str] = mapped_column(String(40), ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    ms: Mapped[int] = mapped_column(Integer)
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+    declines: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnalyticsRollup(TenantScoped, Base):
+    """One row per organization: the time zone its days were cut in, and the application clock of its last refresh."""
+
+    __tablename__ = "analytics_rollups"
+    __table_args__ = (PrimaryKeyConstraint("org_id"),)
+
+    timezone: Mapped[str] = mapped_column(String(64))
+    refreshed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# What a refresh reads a day at a time: the conversations that started on it, the replies stored on it.
+Index("ix_conversations_org_created", Conversation.org_id, Conversation.created_at)
+Index("ix_messages_org_role_created", Message.org_id, Message.role, Message.created_at)
