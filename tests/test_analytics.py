@@ -208,7 +208,7 @@ def test_the_figures_equal_those_computed_from_the_api(client, clinic, now) -> N
         "p50": _nearest_rank(latencies, 50),
         "p95": _nearest_rank(latencies, 95),
     }
-    assert got["csat"] is None  # not recorded yet: null, never invented
+    assert got["csat"] == {"answers": 0, "average": None, "by_channel": {}}  # no rating yet: none invented
     unanswered = got["unanswered_questions"]
     assert unanswered["total"] == unanswered["sampled"] == len(want["unanswered"]) >= 2
     assert sum(g["count"] for g in unanswered["groups"]) == len(want["unanswered"])

@@ -9,8 +9,8 @@ Definitions (docs/analytics.md):
 - *conversion*: leads created in the period / conversations started in it;
 - *latency*: the agent's reply time (`meta.total_ms` of its replies: the customer's message received → reply stored),
   whole milliseconds, nearest-rank percentiles;
-- *CSAT* and *resolution labels*: read from the conversation's `csat` and `resolution` attributes when the inbox
-  adds them, null until then — never invented.
+- *CSAT*: the ratings (1–5) customers gave after a conversation was closed (`csat_ratings`), by the day they gave
+  them; *resolution labels*: the label given on closing.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from jasping.agents.models import Agent
 from jasping.analytics import questions, rollup
 from jasping.analytics.expressions import CLOSED_STATUSES, NO_TIMING, declined, handed_off, reply_ms
 from jasping.analytics.periods import Period, day_number, day_of, offset_segments
+from jasping.conversations.inbox_models import CsatRating
 from jasping.conversations.models import Conversation, Message
 from jasping.db import session_scope
 from jasping.errors import NotFound
@@ -58,8 +59,8 @@ class Report:
     bookings: int
     bookings_cancelled: int
     latency: dict[str, Any]
-    csat: dict[str, Any] | None
-    resolutions: dict[str, int] | None
+    csat: dict[str, Any]
+    resolutions: dict[str, int]
     top_questions: list[dict[str, Any]] = field(default_factory=list)
     unanswered: dict[str, Any] = field(default_factory=dict)
 
@@ -91,6 +92,8 @@ def _empty_day(channels: list[str]) -> dict[str, Any]:
         "automated_resolutions": 0,
         "leads": 0,
         "bookings": 0,
+        "csat_answers": 0,
+        "csat_total": 0,
     }
 
 
@@ -204,30 +207,39 @@ def percentiles(histogram: list[tuple[int, int]], qs: tuple[int, ...]) -> dict[s
     return out
 
 
-def _optional(name: str) -> Any:
-    """A column the inbox may add to conversations (`csat`, `resolution`), or None while it does not exist."""
-    return getattr(Conversation, name, None)
+def _average(total: int, answers: int) -> float | None:
+    return round(total / answers, 2) if answers else None
 
 
-def csat(session: Session, org_id: str, p: Period, f: Filters) -> dict[str, Any] | None:
-    column = _optional("csat")
-    if column is None:
-        return None
-    q = (
-        select(func.count(column), func.avg(column))
-        .where(
-            Conversation.created_at >= p.start, Conversation.created_at < p.end, Conversation.last_message_at >= p.start
-        )
-        .where(column.is_not(None))
-    )
-    answers, average = session.execute(_scoped(q, Conversation, org_id, f, via_conversation=False)).one()
-    return {"answers": answers, "average": round(float(average), 2) if average is not None else None}
+def csat(session: Session, org_id: str, p: Period, f: Filters, daily: dict[date, dict[str, Any]]) -> dict[str, Any]:
+    """The customers' ratings (1–5) given in the period: count and average, by channel, and each day's into `daily`."""
+
+    def query(day: Any) -> Any:
+        q = select(day, CsatRating.channel, func.count(), func.sum(CsatRating.rating)).group_by(CsatRating.channel)
+        q = q.where(CsatRating.org_id == org_id)
+        q = q.where(CsatRating.agent_id == f.agent_id) if f.agent_id else q
+        return q.where(CsatRating.channel == f.channel) if f.channel else q
+
+    by_channel: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for number, channel, answers, total in _per_day(session, p, CsatRating.created_at, query):
+        row = daily[day_of(number)]
+        row["csat_answers"] += answers
+        row["csat_total"] += int(total)
+        by_channel[channel][0] += answers
+        by_channel[channel][1] += int(total)
+    for row in daily.values():
+        row["csat_average"] = _average(row.pop("csat_total"), row["csat_answers"])
+    answers, total = sum(a for a, _ in by_channel.values()), sum(t for _, t in by_channel.values())
+    return {
+        "answers": answers,
+        "average": _average(total, answers),
+        "by_channel": {c: {"answers": a, "average": _average(t, a)} for c, (a, t) in sorted(by_channel.items())},
+    }
 
 
-def resolutions(session: Session, org_id: str, p: Period, f: Filters) -> dict[str, int] | None:
-    column = _optional("resolution")
-    if column is None:
-        return None
+def resolutions(session: Session, org_id: str, p: Period, f: Filters) -> dict[str, int]:
+    """The labels given on closing the period's conversations."""
+    column = Conversation.resolution
     q = (
         select(column, func.count())
         .where(
@@ -297,7 +309,7 @@ def report(
         bookings=sum(bookings_by_status.values()),
         bookings_cancelled=bookings_by_status.get("cancelled", 0),
         latency=timing,
-        csat=csat(session, org_id, period, filters),
+        csat=csat(session, org_id, period, filters, daily),
         resolutions=resolutions(session, org_id, period, filters),
         top_questions=found.top,
         unanswered=found.unanswered,

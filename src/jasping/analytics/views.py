@@ -49,14 +49,19 @@ def daily_csv(report: service.Report) -> str:
     channels = list(report.by_channel)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["date", "conversations", *channels, "handoffs", "automated_resolutions", "leads", "bookings"])
+    head = ["date", "conversations", *channels, "handoffs", "automated_resolutions", "leads", "bookings"]
+    writer.writerow([*head, "csat_answers", "csat_average"])
     for day, row in report.daily.items():
         per_channel = [row["by_channel"].get(c, 0) for c in channels]
         writer.writerow(
             [day.isoformat(), row["conversations"], *per_channel, row["handoffs"], row["automated_resolutions"]]
-            + [row["leads"], row["bookings"]]
+            + [row["leads"], row["bookings"], row["csat_answers"], _blank(row["csat_average"])]
         )
     return out.getvalue()
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
 
 
 def csv_response(report: service.Report) -> Response:
@@ -79,7 +84,7 @@ def analytics(
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:
     """Conversations per day and channel, handoff and automated resolution rates, leads and conversion, bookings,
-    reply latency, CSAT (null until the inbox records it), top and unanswered questions — over local days of the
+    reply latency, CSAT (the customers' ratings, by channel), top and unanswered questions — over local days of the
     organization's time zone, the last 30 by default. `?format=csv` gives the daily series."""
     report = build(db, principal.org_id, asked)
     if format == "csv":
@@ -90,5 +95,5 @@ def analytics(
 @router.get("/analytics.csv", response_class=Response, responses=CSV)
 def analytics_csv(principal: CurrentPrincipal, db: DbSession, asked: Annotated[Asked, Depends()]) -> Response:
     """The daily series of `GET /api/v1/analytics` as CSV: date, conversations, one column a channel, handoffs,
-    automated resolutions, leads, bookings."""
+    automated resolutions, leads, bookings, CSAT answers and average."""
     return csv_response(build(db, principal.org_id, asked))
