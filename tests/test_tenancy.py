@@ -143,7 +143,9 @@ def org_objects(client, b) -> dict[str, str]:  # noqa: ANN001
     b_erased = client.post(f"/api/v1/widget/{b_agent['public_key']}/sessions", json={}).json()
     b_erased = b.get(f"/api/v1/conversations/{b_erased['conversation_id']}").json()["contact_id"]
     b_erasure = b.client.delete(f"/api/v1/contacts/{b_erased}").json()["id"]
+    b_canned = b.post("/api/v1/canned-replies", json={"title": "Beta hours", "text": "9-5"}).json()["id"]
     return {
+        "reply_id": b_canned,
         "contact_id": b_contact,
         "erasure_id": b_erasure,
         "integration_id": b_integration["id"],
@@ -206,6 +208,7 @@ def test_every_id_endpoint_answers_404_for_another_organizations_objects(client,
                 "request_not_found",
                 "contact_not_found",
                 "erasure_not_found",
+                "canned_reply_not_found",
             ), r.text
             checked += 1
     assert checked >= 8
@@ -254,6 +257,7 @@ def test_every_api_endpoint_needs_credentials(client, make_org) -> None:
             session_id="ses_x",
             contact_id="cot_x",
             erasure_id="cer_x",
+            reply_id="cnr_x",
             breach_id="brc_x",
             user_id="usr_x",
             org_id="org_x",

@@ -21,6 +21,7 @@ from jasping.web.api import (
     auth,
     billing,
     breaches,
+    canned_replies,
     channels,
     consents,
     contacts,
@@ -47,6 +48,7 @@ from jasping.web.dashboard import (
     account_views,
     billing_views,
     breach_views,
+    canned_views,
     channels_views,
     inbox_views,
     integrations_views,
@@ -67,6 +69,7 @@ from jasping.web.webhooks import twilio_voice as twilio_voice_webhooks
 from jasping.web.webhooks import whatsapp as whatsapp_webhooks
 from jasping.web.webhooks.common import limit_by_ip
 from jasping.web.widget import api as widget_api
+from jasping.web.widget import csat as widget_csat
 from jasping.web.widget import script as widget_script
 
 
@@ -115,6 +118,8 @@ def create_app() -> FastAPI:
         google_oauth,
         integrations,
         widget_api,
+        widget_csat,
+        canned_replies,
         consents,
         breaches,
         legal_pages,
@@ -132,6 +137,7 @@ def create_app() -> FastAPI:
     app.include_router(knowledge_views.router)
     app.include_router(channels_views.router)
     app.include_router(inbox_views.router)
+    app.include_router(canned_views.router)
     app.include_router(integrations_views.router)
     app.include_router(playground_views.router)
     app.include_router(privacy_views.router)

@@ -78,6 +78,9 @@ def handle(org_id: str, event_id: str) -> str:
                 _done(row)
                 return "status"
             return "status_early"  # before the sender stored the provider's id: the sweep tries again
+        if _rating(s, connection, event):  # the answer to a closed conversation's satisfaction question
+            _done(row)
+            return "csat"
         conversation_id = _conversation(s, connection, event).id
     try:
         outcome = _answer(org_id, event_id, connection.id, conversation_id, event)
@@ -99,6 +102,23 @@ def stalled_events(session: Session) -> list[tuple[str, str]]:
             .limit(500)
         ).all()
     return [(r.org_id, r.id) for r in rows]
+
+
+def _rating(session: Session, connection: ChannelConnection, event: Incoming) -> bool:
+    """A "1"–"5" reply to the closing question (conversations.csat): recorded, never passed to the agent."""
+    from jasping.conversations import csat
+
+    channel = CHANNEL_OF.get(connection.type, connection.type)
+    if channel not in csat.ASKED_ON or event.type not in ("text", "choice") or csat.parse(event.text) is None:
+        return False
+    contact = contact_for_phone(session, connection.org_id, event.sender, event.sender_name)
+
+    def deliver(s: Session, conversation: Conversation, message: Message) -> None:
+        deliveries.queue(s, connection, conversation, message, Outgoing(text=message.text))
+
+    return csat.take_reply(
+        session, agent_id=connection.agent_id, contact_id=contact.id, channel=channel, text=event.text, deliver=deliver
+    )
 
 
 def _done(row: InboundEvent) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
-from jasping.conversations import service
+from jasping import clock
+from jasping.conversations import csat, service
 from jasping.conversations.models import Conversation, Message
 from jasping.errors import Conflict, Invalid, NotFound
 
@@ -50,7 +51,7 @@ def takeover(session: Session, conversation: Conversation, *, user_id: str | Non
         raise Conflict("a phone call cannot be taken over; call the customer back", code="channel_not_supported")
     conversation.status = "human"  # `needs_human` stays: the analytics count the handoff (analytics.service)
     conversation.assignee_id = conversation.assignee_id or user_id
-    session.flush()
+    _changed(session, conversation)
     return conversation
 
 
@@ -58,7 +59,7 @@ def handback(session: Session, conversation: Conversation) -> Conversation:
     """The agent answers again (the customer's request for a person was dealt with)."""
     _open(conversation)
     conversation.status, conversation.needs_human = "open", False
-    session.flush()
+    _changed(session, conversation)
     return conversation
 
 
@@ -69,7 +70,9 @@ def close(session: Session, conversation: Conversation, *, resolution: str | Non
         raise Invalid(f"resolution must be one of {', '.join(RESOLUTIONS)}", code="invalid_resolution")
     conversation.status, conversation.resolution = "closed", resolution
     conversation.flow = None
-    session.flush()
+    _changed(session, conversation)
+    if conversation.channel in csat.ASKED_ON and _connection(session, conversation) is not None:
+        csat.ask_on_close(session, conversation, _deliver)  # "reply 1-5" (the widget asks by itself)
     return conversation
 
 
@@ -84,7 +87,7 @@ def assign(session: Session, conversation: Conversation, *, assignee_id: str | N
         if member is None:
             raise NotFound("no such member of the organization", code="member_not_found")
     conversation.assignee_id = assignee_id
-    session.flush()
+    _changed(session, conversation)
     return conversation
 
 
@@ -109,21 +112,35 @@ def note(session: Session, conversation: Conversation, *, text: str, user_id: st
     )
 
 
-def _deliver(session: Session, conversation: Conversation, message: Message) -> None:
-    """The web widget reads the message from its history; WhatsApp and SMS get it through the delivery outbox."""
+def _changed(session: Session, conversation: Conversation) -> None:
+    """The inbox state changed: the live feed (`changed_since`) tells the open inbox pages."""
+    conversation.changed_at = clock.now()
+    session.flush()
+
+
+def _connection(session: Session, conversation: Conversation):  # noqa: ANN202
+    """The agent's connection of the conversation's channel (WhatsApp, SMS), or None."""
     kind = CHANNEL_CONNECTION.get(conversation.channel)
     if kind is None:
-        return
-    from jasping.channels import deliveries
-    from jasping.channels.base import Outgoing
+        return None
     from jasping.channels.models import ChannelConnection
 
-    connection = session.execute(
+    return session.execute(
         select(ChannelConnection)
         .where(ChannelConnection.agent_id == conversation.agent_id, ChannelConnection.type == kind)
         .order_by(ChannelConnection.active.desc(), ChannelConnection.created_at.desc())
         .limit(1)
     ).scalar()
+
+
+def _deliver(session: Session, conversation: Conversation, message: Message) -> None:
+    """The web widget reads the message from its history; WhatsApp and SMS get it through the delivery outbox."""
+    if conversation.channel not in CHANNEL_CONNECTION:
+        return
+    from jasping.channels import deliveries
+    from jasping.channels.base import Outgoing
+
+    connection = _connection(session, conversation)
     if connection is None:
         raise Conflict(f"the agent's {conversation.channel} channel is not connected", code="channel_not_connected")
     deliveries.queue(session, connection, conversation, message, Outgoing(text=message.text))
@@ -164,7 +181,16 @@ def inbox(
     return list(session.execute(query.limit(limit).offset(offset)).scalars())
 
 
+def changed_at(conversation: Conversation) -> datetime:
+    """When the conversation last changed for the inbox: a message, or a takeover, hand-back, close, assign."""
+    return max(conversation.last_message_at, conversation.changed_at or conversation.last_message_at)
+
+
 def changed_since(session: Session, cursor: datetime, limit: int = 100) -> list[Conversation]:
-    """Conversations with a message after `cursor`, oldest first (the live feed)."""
-    query = select(Conversation).where(Conversation.last_message_at > cursor)
-    return list(session.execute(query.order_by(Conversation.last_message_at).limit(limit)).scalars())
+    """Conversations with a message or a state change after `cursor`, oldest change first (the live feed)."""
+    last = case(
+        (Conversation.changed_at > Conversation.last_message_at, Conversation.changed_at),
+        else_=Conversation.last_message_at,
+    )
+    query = select(Conversation).where(or_(Conversation.last_message_at > cursor, Conversation.changed_at > cursor))
+    return list(session.execute(query.order_by(last, Conversation.id).limit(limit)).scalars())

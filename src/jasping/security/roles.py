@@ -146,6 +146,12 @@ MATRIX: dict[str, Access] = {
     "POST /api/v1/conversations/{conversation_id}/close": AGENT,
     "POST /api/v1/conversations/{conversation_id}/assign": AGENT,
     "POST /api/v1/conversations/{conversation_id}/notes": AGENT,
+    "GET /api/v1/conversations/{conversation_id}/csat": VIEWER,
+    "GET /api/v1/canned-replies": VIEWER,
+    "POST /api/v1/canned-replies": AGENT,  # the people who answer customers keep their saved replies
+    "GET /api/v1/canned-replies/{reply_id}": VIEWER,
+    "PATCH /api/v1/canned-replies/{reply_id}": AGENT,
+    "DELETE /api/v1/canned-replies/{reply_id}": AGENT,
     "GET /api/v1/analytics": VIEWER,  # figures and the questions customers asked (as the conversations)
     "GET /api/v1/analytics.csv": VIEWER,
     "GET /api/v1/leads": VIEWER,
@@ -187,6 +193,8 @@ MATRIX: dict[str, Access] = {
     "GET /api/v1/widget/sessions/{conversation_id}/consents": PUBLIC,
     "POST /api/v1/widget/sessions/{conversation_id}/consents": PUBLIC,
     "POST /api/v1/widget/sessions/{conversation_id}/consents/withdraw": PUBLIC,
+    "GET /api/v1/widget/sessions/{conversation_id}/status": PUBLIC,
+    "POST /api/v1/widget/sessions/{conversation_id}/csat": PUBLIC,
     # ---- the platform's operator ----------------------------------------------------------------------------
     "GET /api/v1/operator/breaches": SUPERADMIN,
     "POST /api/v1/operator/breaches": SUPERADMIN,
@@ -317,6 +325,10 @@ MATRIX: dict[str, Access] = {
     "POST /inbox/{conversation_id}/handback": AGENT,
     "POST /inbox/{conversation_id}/assign": AGENT,
     "POST /inbox/{conversation_id}/close": AGENT,
+    "GET /canned-replies": VIEWER,
+    "POST /canned-replies": AGENT,
+    "POST /canned-replies/{reply_id}": AGENT,
+    "POST /canned-replies/{reply_id}/delete": AGENT,
     "GET /privacy/contacts": AGENT,  # contacts' identifiers: as GET /api/v1/contacts
     "GET /privacy/contacts/{contact_id}": AGENT,
     "GET /privacy/contacts/{contact_id}/export": ADMIN,

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from jasping import clock
-from jasping.conversations import inbox, service
+from jasping.conversations import csat, inbox, service
 from jasping.conversations.models import Conversation
 from jasping.db import ScopedSession, session_scope
 from jasping.errors import Invalid
@@ -156,6 +156,26 @@ def add_note(conversation_id: str, body: TextIn, principal: CurrentPrincipal, db
     return {"id": note.id, "seq": note.seq, "text": note.text, "created_at": note.created_at.isoformat()}
 
 
+class CsatRead(BaseModel):
+    state: str  # open | asked | rated | expired (conversations.csat)
+    rating: int | None = None
+    comment: str | None = None
+    channel: str | None = None
+    created_at: datetime | None = None
+
+
+@router.get("/conversations/{conversation_id}/csat", response_model=CsatRead)
+def conversation_csat(conversation_id: str, principal: CurrentPrincipal, db: DbSession) -> CsatRead:
+    """The customer's satisfaction rating of the closed conversation (1-5), if they gave one."""
+    conversation = _conversation(db, conversation_id)
+    row = csat.of(db, conversation.id)
+    if row is None:
+        return CsatRead(state=csat.state(db, conversation))
+    return CsatRead(
+        state="rated", rating=row.rating, comment=row.comment, channel=row.channel, created_at=row.created_at
+    )
+
+
 def _cursor(value: str | None) -> datetime:
     if not value:
         return clock.now()
@@ -167,14 +187,15 @@ def _cursor(value: str | None) -> datetime:
 
 def feed(org_id: str, cursor: datetime, timeout: float) -> Iterator[str]:
     """Server-sent events: `ready` with the cursor, then a `conversation` event (id = the new cursor) whenever one
-    of the organization's conversations gets a message; the stream ends after `timeout` seconds, and the browser's
+    of the organization's conversations gets a message or changes state (takeover, hand-back, close, assign, a
+    rating); the stream ends after `timeout` seconds, and the browser's
     EventSource reconnects with the last id (`Last-Event-ID`), so nothing is missed between two streams."""
     yield f"retry: 3000\nevent: ready\ndata: {json.dumps({'cursor': cursor.isoformat()})}\n\n"
     deadline = time.monotonic() + timeout
     while True:
         with session_scope(org_id, write=False) as r:
             changed = inbox.changed_since(r, cursor)
-            events = [(c.last_message_at, _state(c).model_dump(mode="json")) for c in changed]
+            events = [(inbox.changed_at(c), _state(c).model_dump(mode="json")) for c in changed]
         for stamp, data in events:
             cursor = max(cursor, stamp)
             yield f"id: {stamp.isoformat()}\nevent: conversation\ndata: {json.dumps(data)}\n\n"

@@ -13,11 +13,13 @@ from sqlalchemy import select
 
 from jasping import clock
 from jasping.agents.models import Agent
-from jasping.conversations import inbox, service
+from jasping.conversations import canned, csat, inbox, service
 from jasping.conversations.models import Contact, Conversation
 from jasping.errors import DomainError
 from jasping.tenancy.models import Membership, Role, User
 from jasping.web.api.inbox import SSE_HEADERS, STREAM_SECONDS, _cursor, feed
+from jasping.web.dashboard.i18n import translator
+from jasping.web.dashboard.render import language
 from jasping.web.dashboard.views import Csrf, Member, _page, check_csrf
 from jasping.web.deps import DbSession, Principal
 
@@ -81,13 +83,18 @@ def inbox_page(request: Request, db: DbSession, principal: Member) -> Response:
         limit=100,
     )
     items = [{"c": c, "state": inbox.state_of(c)} for c in rows]
+    agents = _agents(db)
+    gettext = translator(language(request, principal.user.locale))
+    live_labels = {f"state:{s}": gettext(label(f"state:{s}")) for s in inbox.STATES}
+    live_labels |= {f"channel:{c}": gettext(c) for c in CHANNELS} | {f"agent:{i}": n for i, n in agents.items()}
     return _page(
         request,
         "inbox.html",
         principal,
         db,
         items=items,
-        agents=_agents(db),
+        agents=agents,
+        live_labels=live_labels,
         channels=CHANNELS,
         states=inbox.STATES,
         form=form,
@@ -127,6 +134,9 @@ def _conversation_page(
         assignee=dict(members).get(conversation.assignee_id or ""),
         resolutions=inbox.RESOLUTIONS,
         can_act=can_act,
+        canned=canned.list_replies(db) if can_act else [],
+        rating=csat.of(db, conversation.id),
+        csat_state=csat.state(db, conversation),
         since=clock.now().isoformat(),
         label=label,
         done=DONE.get(request.query_params.get("done", "")),

@@ -37,7 +37,10 @@
       fileType: 'This kind of file cannot be sent. Send a photo, a PDF, a Word or Excel document or a text file.',
       fileSize: 'This file is too large to send.', withdraw: 'Withdraw my consent',
       withdrawConfirm: 'Withdraw and end this chat?',
-      withdrawn: 'Your consent is withdrawn and this chat has ended. Write again to start a new one.'
+      withdrawn: 'Your consent is withdrawn and this chat has ended. Write again to start a new one.',
+      csatAsk: 'This conversation is closed. How satisfied are you with our help?',
+      csatScale: '1 = not at all satisfied, 5 = very satisfied', csatN: '{name} out of 5',
+      csatThanks: 'Thank you for your rating!'
     },
     fr: {
       open: 'Ouvrir la discussion', close: 'Fermer la discussion', chat: 'Discuter avec {name}',
@@ -53,7 +56,10 @@
       fileType: 'Ce type de fichier ne peut pas être envoyé. Envoyez une photo, un PDF, un document Word ou Excel ou un fichier texte.',
       fileSize: 'Ce fichier est trop volumineux.', withdraw: 'Retirer mon consentement',
       withdrawConfirm: 'Retirer et terminer la discussion ?',
-      withdrawn: 'Votre consentement est retiré et la discussion est terminée. Écrivez pour en commencer une nouvelle.'
+      withdrawn: 'Votre consentement est retiré et la discussion est terminée. Écrivez pour en commencer une nouvelle.',
+      csatAsk: 'Cette conversation est terminée. Êtes-vous satisfait de notre aide ?',
+      csatScale: '1 = pas du tout satisfait, 5 = très satisfait', csatN: '{name} sur 5',
+      csatThanks: 'Merci pour votre note !'
     },
     ar: {
       open: 'فتح المحادثة', close: 'إغلاق المحادثة', chat: 'تحدث مع {name}', assistant: 'المساعد',
@@ -69,7 +75,10 @@
       fileType: 'لا يمكن إرسال هذا النوع من الملفات. أرسل صورة أو ملف PDF أو مستند Word أو Excel أو ملفًا نصيًا.',
       fileSize: 'هذا الملف كبير جدًا.', withdraw: 'سحب موافقتي',
       withdrawConfirm: 'سحب الموافقة وإنهاء المحادثة؟',
-      withdrawn: 'تم سحب موافقتك وانتهت هذه المحادثة. اكتب مجددًا لبدء محادثة جديدة.'
+      withdrawn: 'تم سحب موافقتك وانتهت هذه المحادثة. اكتب مجددًا لبدء محادثة جديدة.',
+      csatAsk: 'تم إغلاق هذه المحادثة. ما مدى رضاك عن مساعدتنا؟',
+      csatScale: '1 = غير راضٍ إطلاقًا، 5 = راضٍ جدًا', csatN: '{name} من 5',
+      csatThanks: 'شكرًا على تقييمك!'
     }
   };
   var baseLang = function (tag) { return String(tag || '').toLowerCase().split(/[-_]/)[0]; };
@@ -199,6 +208,10 @@
     '.manage button{color:#4b5563;text-decoration:underline;font-size:12px}',
     '.manage button.confirm{color:#991b1b;font-weight:600}',
     '.note .bubble{background:#f3f4f6;color:#374151}',
+    '.stars{display:flex;gap:6px;margin-top:6px}',
+    '.stars button{width:38px;height:38px;border:1px solid var(--jp-accent);color:var(--jp-accent);background:#fff;border-radius:8px;font-weight:600}',
+    '.stars button:hover{background:#f3f4f6}', '.stars button:disabled{opacity:.5;cursor:default}',
+    '.scale{font-size:12px;color:#4b5563;margin-top:4px}',
     'form{display:flex;gap:8px;padding:10px;border-top:1px solid #e5e7eb;background:#fff;margin:0}',
     'input{flex:1;min-width:0;padding:9px 12px;border:1px solid #d1d5db;border-radius:999px;background:#fff;font-size:15px}',
     'input:focus-visible{outline:2px solid var(--jp-focus);outline-offset:0;border-color:var(--jp-accent)}',
@@ -463,6 +476,7 @@
     var last = (data.messages || []).filter(function (i) { return i.role !== 'user'; }).pop();
     if (last && (last.language ? RTL_LANGS.test(last.language) : isRtl(last.text))) setLanguage('ar');
     applyLanguage();
+    checkStatus(); // a person in charge, or the satisfaction question of a closed conversation
   }
 
   // Starts the conversation, or brings back a returning visitor's (a new one when it expired).
@@ -594,6 +608,7 @@
       } else {
         stopWatching();
         renderReply(m, reply || {});
+        checkStatus(); // the visitor asked for a person: their replies are read from the history
       }
     } catch (err) {
       if (m) { stopTyping(m); if (!m.node.length) m.msg.remove(); }
@@ -620,6 +635,7 @@
         var m = addMessage('agent', String(item.text || ''));
         setDir(m.msg, String(item.text || ''), item.language);
       });
+      await checkStatus();
     } catch (err) { /* tried again at the next tick */ }
   }
   function watchPerson() {
@@ -629,6 +645,53 @@
     watching = setInterval(pollPerson, 5000);
   }
   function stopWatching() { if (watching) { clearInterval(watching); watching = null; } }
+
+  // ---- where the conversation stands: a person asked for or in charge (watch the history), or closed (CSAT) ----
+  var csatShown = false;
+  async function checkStatus() {
+    if (!session) return;
+    try {
+      var res = await request('GET', '/sessions/' + encodeURIComponent(session.id) + '/status');
+      var data = await res.json();
+      var state = data.conversation;
+      if (state === 'needs_human' || state === 'human') watchPerson();
+      else stopWatching();
+      if (state === 'closed' && data.csat && data.csat.state === 'asked') showCsat();
+    } catch (err) { /* asked again after the next message or tick */ }
+  }
+
+  // One question, five buttons (keyboard: Tab and Enter); the rating is sent once.
+  function showCsat() {
+    if (csatShown || !ui) return;
+    csatShown = true;
+    var m = addMessage('agent', t('csatAsk'));
+    var row = el('div', { class: 'stars', role: 'group', 'aria-label': t('csatAsk') });
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      row.appendChild(el('button', { type: 'button', text: String(n), 'aria-label': t('csatN', String(n)),
+        title: t('csatN', String(n)), onclick: function () { rate(n, row, scale); } }));
+    });
+    var scale = el('p', { class: 'scale', text: t('csatScale') });
+    m.msg.appendChild(row);
+    m.msg.appendChild(scale);
+    scroll();
+  }
+  async function rate(n, row, scale) {
+    var buttons = row.querySelectorAll('button');
+    Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
+    try {
+      await request('POST', '/sessions/' + encodeURIComponent(session.id) + '/csat', { rating: n });
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 409) { // 409: rated already, thanked the same
+        Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
+        showError(errorKey(err));
+        return;
+      }
+    }
+    row.remove(); scale.remove();
+    var thanks = addMessage('agent', t('csatThanks'));
+    thanks.msg.setAttribute('role', 'status');
+    ui.input.focus();
+  }
 
   // A file the visitor picked: shown at once, uploaded, acknowledged by the agent.
   async function sendFile(file) {
