@@ -6,7 +6,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
@@ -17,7 +17,7 @@ from jasping.db import session_scope
 from test_analytics import DAY1, LATE, _build, _web, clinic, now  # noqa: F401 - fixtures
 from test_whatsapp import graph  # noqa: F401 - the Graph API stand-in fixture
 
-JUNE = {"from": "2026-06-01", "to": "2026-06-30"}
+JUNE = {"from": "2026-02-01", "to": "2026-06-30"}  # 15 February: Morocco moves to UTC+00:00 at 03:00 for Ramadan
 
 
 def _both(org, **params) -> tuple[dict, dict]:  # noqa: ANN001
@@ -37,6 +37,10 @@ def _both(org, **params) -> tuple[dict, dict]:  # noqa: ANN001
 def _same(org) -> dict:  # noqa: ANN001
     rolled, live = _both(org)
     assert rolled == live
+    with session_scope(org.id, write=False) as s:  # read from the roll-up, not counted live after a failed refresh
+        counted = s.execute(select(func.sum(AnalyticsDay.conversations)).where(AnalyticsDay.org_id == org.id))
+        held = s.execute(select(func.count()).select_from(Conversation).where(Conversation.org_id == org.id))
+        assert counted.scalar() == held.scalar()
     for channel in ("web", "whatsapp"):
         assert _both(org, channel=channel)[0] == _both(org, channel=channel)[1]
     return rolled
@@ -49,9 +53,14 @@ def _rows(org_id: str) -> int:
 
 def test_the_rolled_up_figures_follow_every_change(client, clinic, now) -> None:  # noqa: F811
     org, agent = clinic
+    for hour in (1, 10):  # 02:00 local (UTC+01:00) and 10:00 local (UTC+00:00): one local day in two UTC offsets
+        now(datetime(2026, 2, 15, hour, tzinfo=UTC))
+        _web(client, agent)("What are your opening hours?")
+    now(DAY1)
     _build(client, clinic, now)
     first = _same(org)
-    assert first["conversations"] == 5 and _rows(org.id) >= 3  # read from the roll-up: web and WhatsApp, two days
+    assert first["conversations"] == 7 and _rows(org.id) >= 4  # web and WhatsApp, three days
+    assert {d["date"]: d["conversations"] for d in first["daily"] if d["date"] == "2026-02-15"} == {"2026-02-15": 2}
     bot = next(c for c in org.get("/api/v1/conversations").json()["conversations"] if not c["needs_human"])
 
     # a takeover changes no message, only the inbox state: one more handoff, one less automated resolution

@@ -14,6 +14,7 @@ changed at once, or when conversations were deleted (erasure, retention: the org
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -99,13 +100,16 @@ def _build(session: Any, org_id: str, p: Period) -> None:
         session.execute(delete(table).where(table.c.org_id == org_id, table.c.day.between(first, last)))
     dialect = session.get_bind().dialect.name
     now, handed = clock.now(), handed_off()
-    days, replies = [], []
+    # A day cut by a time-zone transition comes in two segments: its counts are summed here.
+    days: defaultdict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    replies: defaultdict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for start, end, offset in offset_segments(p):
         day = day_number(Conversation.created_at, offset, dialect).label("day")
         q = select(day, Conversation.agent_id, Conversation.channel, func.count(), func.sum(case((handed, 1), else_=0)))
         q = q.where(Conversation.org_id == org_id, Conversation.created_at >= start, Conversation.created_at < end)
         for d, agent, channel, n, h in session.execute(q.group_by(day, Conversation.agent_id, Conversation.channel)):
-            days.append(_row(org_id, d, agent, channel, now) | {"conversations": n, "handoffs": int(h or 0)})
+            counts = days[(int(d), agent, channel)]
+            counts[0], counts[1] = counts[0] + n, counts[1] + int(h or 0)
         reply_day = day_number(M.c.created_at, offset, dialect).label("day")
         ms = func.coalesce(reply_ms(M, dialect), NO_TIMING).label("ms")
         q = (
@@ -115,11 +119,15 @@ def _build(session: Any, org_id: str, p: Period) -> None:
             .group_by(reply_day, C.c.agent_id, C.c.channel, ms)
         )
         for d, agent, channel, whole, n, dec in session.execute(q):
-            counts = {"ms": whole, "replies": n, "declines": int(dec or 0)}
-            replies.append(_row(org_id, d, agent, channel, now) | counts)
-    for table, rows in ((D, days), (R, replies)):
-        for start in range(0, len(rows), 1000):
-            session.execute(insert(table), rows[start : start + 1000])
+            counts = replies[(int(d), agent, channel, int(whole))]
+            counts[0], counts[1] = counts[0] + n, counts[1] + int(dec or 0)
+    rows = {
+        D: [_row(org_id, *k, now) | {"conversations": n, "handoffs": h} for k, (n, h) in days.items()],
+        R: [_row(org_id, *k[:3], now) | {"ms": k[3], "replies": n, "declines": d} for k, (n, d) in replies.items()],
+    }
+    for table, found in rows.items():
+        for start in range(0, len(found), 1000):
+            session.execute(insert(table), found[start : start + 1000])
 
 
 def _row(org_id: str, day: int, agent_id: str, channel: str, now: datetime) -> dict:
