@@ -6,6 +6,7 @@ Shapes follow the providers' docs: `POST /v21.0/{phone_number_id}/messages` answ
 answers `{"url", "mime_type", "sha256", "file_size", "id"}` and the URL serves the bytes;
 `POST /2010-04-01/Accounts/{sid}/Messages.json` (form) answers `{"sid": "SM…", "status": "queued", …}`.
 Errors are scripted with `fail(status, body)`: each scripted failure answers one send request, in order.
+Like the providers' APIs, a send carrying an `Idempotency-Key` already seen is not sent again (`accepted`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class ProviderStub:
         self._lock = threading.Lock()
         self.next_ids: deque[str] = deque()  # provider ids to give the next sent messages
         self._hangs: deque[float] = deque()  # seconds the next send requests wait before answering
+        # Idempotency keys seen (as real providers keep them): a send repeated with the same key is answered with
+        # the first one's message id and not sent to the customer again; `accepted` holds the sends that were.
+        self.keys: dict[str, str] = {}
+        self.accepted: list[Request] = []
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -76,21 +81,33 @@ class ProviderStub:
                 ctype = self.headers.get("content-type", "")
                 body = json.loads(raw) if "json" in ctype else dict(parse_qsl(raw.decode()))
                 stub._record(self, body)
+                twilio = "/Accounts/" in self.path
+                key = self.headers.get("Idempotency-Key")
                 with stub._lock:
                     hang = stub._hangs.popleft() if stub._hangs else 0.0
+                    first = not key or key not in stub.keys
+                    if first and key:  # a provider that deduplicates: the key is taken as the request arrives
+                        stub.keys[key] = stub._id_locked("SM" if twilio else "wamid.out.")
+                    message_id = stub.keys[key] if key else None
                 if hang:
                     time.sleep(hang)  # the sender may be killed meanwhile
-                failure = stub._next_failure()
+                failure = stub._next_failure() if first else None
                 if failure:
+                    with stub._lock:
+                        stub.keys.pop(key, None)
                     return self._reply(*failure)
-                if "/Accounts/" in self.path:
-                    return self._reply(201, {"sid": stub._id("SM"), "status": "queued", "to": body.get("To")})
+                if first:
+                    with stub._lock:
+                        stub.accepted.append(Request(self.command, self.path, dict(self.headers), body))
+                message_id = message_id or stub._id("SM" if twilio else "wamid.out.")
+                if twilio:
+                    return self._reply(201, {"sid": message_id, "status": "queued", "to": body.get("To")})
                 return self._reply(
                     200,
                     {
                         "messaging_product": "whatsapp",
                         "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
-                        "messages": [{"id": stub._id("wamid.out.")}],
+                        "messages": [{"id": message_id}],
                     },
                 )
 
@@ -108,7 +125,10 @@ class ProviderStub:
 
     def _id(self, prefix: str) -> str:
         with self._lock:
-            return self.next_ids.popleft() if self.next_ids else f"{prefix}{next(self._ids)}"
+            return self._id_locked(prefix)
+
+    def _id_locked(self, prefix: str) -> str:
+        return self.next_ids.popleft() if self.next_ids else f"{prefix}{next(self._ids)}"
 
     def fail(self, status: int, body: dict, times: int = 1) -> None:
         """The next `times` send requests answer `status` with `body`."""

@@ -217,18 +217,23 @@ def jobs() -> None:
 @jobs.command("run-due")
 @click.option("--now", "now_text", help="run as of this ISO-8601 time (default: the real now)")
 @click.option("--force", is_flag=True, help="run every periodic job, due or not")
+@click.option("--job", "only", multiple=True, help="only this periodic job (repeatable)")
 @click.option("--json", "as_json", is_flag=True)
-def jobs_run_due(now_text: str | None, force: bool, as_json: bool) -> None:
+def jobs_run_due(now_text: str | None, force: bool, only: tuple[str, ...], as_json: bool) -> None:
     """Run the periodic jobs that are due as of --now."""
     from jasping.jobs import tasks  # noqa: F401 - registers the periodic jobs
-    from jasping.jobs.schedule import run_due
+    from jasping.jobs.schedule import REGISTRY, run_due
+
+    unknown = sorted(set(only) - set(REGISTRY))
+    if unknown:
+        _fail(f"no periodic job named {', '.join(unknown)} (see `jasping jobs status`)")
 
     _migrate_quietly()
     try:
         now = clock.parse_instant(now_text) if now_text else clock.now()
     except ValueError:
         _fail(f"--now must be an ISO-8601 time such as 2027-01-31T03:00:00Z (got {now_text!r})")
-    results = run_due(now, force=force)
+    results = run_due(now, force=force, only=only)
     if as_json:
         click.echo(json.dumps({"now": now.isoformat(), "jobs": results}, default=str))
     else:

@@ -10,6 +10,7 @@ is none.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from datetime import timedelta
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from jasping import clock
 from jasping.channels.base import Incoming, Outgoing, ProviderError
+from jasping.channels.http import idempotency
 from jasping.channels.models import ChannelConnection, Delivery
 from jasping.conversations.models import Contact, Conversation, Message
 from jasping.db import after_commit, new_id, session_scope
@@ -93,12 +95,15 @@ def send(org_id: str, delivery_id: str) -> str:
         if busy is not None:
             return busy  # sent already, another worker holds the lease, or not due yet
         connection = s.get(ChannelConnection, delivery.connection_id)
-        out = Outgoing.from_dict(json.loads(delivery.body))
+        body = delivery.body
+        out = Outgoing.from_dict(json.loads(body))
         window = _window_open(s, delivery.conversation_id)
         to, attempts = delivery.to, delivery.attempts
         s.expunge(connection)
+    key = f"{delivery_id}-{hashlib.sha256(body.encode()).hexdigest()[:12]}"  # a new body (a template): a new key
     try:
-        sent = adapter_for(connection).send(connection, to, out, window_open=window)
+        with idempotency(key):
+            sent = adapter_for(connection).send(connection, to, out, window_open=window)
     except ProviderError as exc:
         return _failed(org_id, delivery_id, connection, out, attempts, exc)
     except Exception as exc:  # a bug or an unexpected reply: retried like a provider failure, then dead-lettered

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import time
 from datetime import timedelta
 
 from huey import crontab
@@ -20,8 +21,11 @@ log = logging.getLogger(__name__)
 
 
 @huey.task()
-def ping(token: str) -> dict:
-    """Answer from whichever worker process takes it (liveness of the queue and its workers)."""
+def ping(token: str, hold: float = 0.0) -> dict:
+    """Answer from whichever worker process takes it (liveness of the queue and its workers), after `hold` seconds
+    (a job that takes time: to see a shutdown wait for it, or a job spread over several workers)."""
+    if hold:
+        time.sleep(min(hold, 600.0))
     return {"token": token, "pid": os.getpid(), "at": clock.now().isoformat()}
 
 
