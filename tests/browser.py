@@ -91,12 +91,13 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 
 @contextmanager
-def jasping_server(db_url: str) -> Iterator[str]:
-    """`jasping serve --no-worker` on a free port, on the test's database and data directory; its base URL."""
+def jasping_server(db_url: str, worker: bool = False) -> Iterator[str]:
+    """`jasping serve --no-worker` on a free port, on the test's database and data directory; its base URL. With
+    `worker`, the job worker runs beside it (document ingestion, emails), as in production."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [JASPING, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
+        [JASPING, "serve", *([] if worker else ["--no-worker"]), "--host", "127.0.0.1", "--port", str(port)],
         # Playwright fills a sign-up form in milliseconds, which the registration risk counts as a robot's hint (with
         # HeadlessChrome's user agent: medium risk, a phone check); tests/test_registration_risk.py covers that
         env=cli_env(db_url, JASPING_BASE_URL=url, JASPING_REGISTRATION_FORM_MIN_SECONDS="0"),
