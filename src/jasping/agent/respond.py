@@ -2,9 +2,12 @@
 WhatsApp, SMS, voice).
 
 The reads (history, language, retrieval) run in a read transaction; the writes in short ones, so that on SQLite
-one slow turn never blocks other conversations. `then(session, conversation, reply_message, step)` runs in the
-transaction that stores the reply: a channel queues its delivery there, so the reply and its delivery are saved
-together or not at all.
+one slow turn never blocks other conversations. A turn costs one read of the conversation (with its contact,
+organization and the agent's versions: `conversations.service.turn_row`) and of its history, the agent's settings
+from the process's cache (`agent.snapshot`), and one write transaction storing the customer's message and the reply
+together (`agent.turn.record_turn`; the message alone when the model fails, so the question is kept).
+`then(session, conversation, reply_message, step)` runs in the transaction that stores the reply: a channel queues
+its delivery there, so the reply and its delivery are saved together or not at all.
 """
 
 from __future__ import annotations
@@ -12,16 +15,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from jasping.agent import snapshot
 from jasping.agent.dialogue import decide, needs_dialogue
 from jasping.agent.llm import get_chat_model
 from jasping.agent.llm.base import AgentStep, ChatModel, TurnContext
-from jasping.agent.turn import PreparedTurn, finish_turn, read_turn, record_user_message, sent_before
-from jasping.agents.models import Agent
+from jasping.agent.turn import (
+    AnyAgent,
+    PreparedTurn,
+    finish_turn,
+    hands_off,
+    read_turn,
+    record_turn,
+    record_user_message,
+    sent_before,
+)
 from jasping.billing import quota
 from jasping.config import get_settings
 from jasping.conversations import inbox
 from jasping.conversations.models import Conversation, Message
-from jasping.conversations.service import clean_text, history
+from jasping.conversations.service import clean_text, history, turn_row
 from jasping.db import ScopedSession, session_scope
 from jasping.privacy import chat_requests, contacts
 
@@ -48,19 +60,27 @@ def begin(
     text: str,
     client_message_id: str | None = None,
     *,
-    read: tuple[ScopedSession, Conversation, Agent] | None = None,
+    read: tuple[ScopedSession, Conversation, AnyAgent] | None = None,
+    kb_version: int | None = None,
 ) -> Begun | Reply:
     """Read everything the turn needs, in a read transaction (the caller's, with the conversation and agent it
-    has loaded, when it passes `read`); a retry of an answered message is its `Reply`."""
+    has loaded — `turn_row`, `snapshot.settings` — when it passes `read`, and the agent's `kb_version` it read);
+    a retry of an answered message is its `Reply`."""
     if read is not None:
-        return _begin(*read, text, client_message_id)
+        return _begin(*read, text, client_message_id, kb_version)
     with session_scope(org_id, write=False) as r:
-        conversation = r.get(Conversation, conversation_id)
-        return _begin(r, conversation, r.get(Agent, conversation.agent_id), text, client_message_id)
+        row = turn_row(r, conversation_id)
+        agent = snapshot.settings(r, row.conversation.agent_id, row.agent_updated_at)
+        return _begin(r, row.conversation, agent, text, client_message_id, row.kb_version)
 
 
 def _begin(
-    session: ScopedSession, conversation: Conversation, agent: Agent, text: str, client_message_id: str | None
+    session: ScopedSession,
+    conversation: Conversation,
+    agent: AnyAgent,
+    text: str,
+    client_message_id: str | None,
+    kb_version: int | None = None,
 ) -> Begun | Reply:
     if inbox.paused(conversation):  # a teammate took over: store the message for them, no reply (conversations.inbox)
         context = TurnContext(agent.name, "", [], clean_text(text), conversation.language or "en")
@@ -72,7 +92,14 @@ def _begin(
         context = TurnContext(agent.name, "", [], clean_text(text), conversation.language or "en")
         turn = PreparedTurn(conversation.id, context, "", client_message_id=client_message_id, held=True)
         return Begun(turn, dialogue=True)
-    turn = read_turn(session, conversation=conversation, agent=agent, text=text, client_message_id=client_message_id)
+    turn = read_turn(
+        session,
+        conversation=conversation,
+        agent=agent,
+        text=text,
+        client_message_id=client_message_id,
+        kb_version=kb_version,
+    )
     if turn.replay is not None:
         return Reply(None, turn.replay, replayed=True)
     if chat_requests.wanted(conversation, turn.context.user_text, turn.context.language):
@@ -109,12 +136,26 @@ def store_message(org_id: str, turn: PreparedTurn) -> None:
 
 
 def store_reply(org_id: str, turn: PreparedTurn, step: AgentStep, model_name: str, then: Then | None = None) -> Reply:
+    """Store the reply, and the customer's message with it unless `store_message` did: one write transaction."""
     with session_scope(org_id) as w:
-        current = w.get(Conversation, turn.conversation_id)
-        message = finish_turn(w, conversation=current, turn=turn, step=step, model_name=model_name)
+        current = turn.conversation  # the read's object: its ids are all the write needs…
+        if current is None or then is not None or hands_off(step):  # …unless the row itself changes or a channel
+            current = w.get(Conversation, turn.conversation_id)  # queues a delivery
+        message = record_turn(w, conversation=current, turn=turn, step=step, model_name=model_name)
         if then:
             then(w, current, message, step)
     return Reply(step, message)
+
+
+def answer(org_id: str, turn: PreparedTurn, model: ChatModel, then: Then | None = None) -> Reply:
+    """The model's reply to a turn that needs no dialogue, stored with the customer's message in one transaction;
+    when the model fails, the message alone is stored (the question is kept) and the error goes on."""
+    try:
+        step = model.respond(turn.context)
+    except Exception:
+        store_message(org_id, turn)
+        raise
+    return store_reply(org_id, turn, step, model.name, then)
 
 
 def respond(
@@ -127,5 +168,4 @@ def respond(
         return begun
     if begun.dialogue:
         return in_dialogue(org_id, begun.turn, model, then)
-    store_message(org_id, begun.turn)
-    return store_reply(org_id, begun.turn, model.respond(begun.turn.context), model.name, then)
+    return answer(org_id, begun.turn, model, then)

@@ -5,15 +5,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from jasping import clock
 from jasping.agents.models import Agent
 from jasping.conversations.models import Contact, Conversation, Message
 from jasping.db import new_id, unscoped
 from jasping.errors import Invalid, NotFound, Unauthorized
+from jasping.tenancy.models import Organization
 
 MAX_TEXT = 4000
 _CONTROL = {c: None for c in range(32) if c not in (9, 10, 13)}
@@ -76,6 +80,50 @@ def conversation_for_token(session: Session, conversation_id: str, token: str | 
         return conversation
 
 
+@dataclass(frozen=True)
+class TurnRow:
+    """What a turn reads of its conversation in one query: the conversation (its contact and organization are then in
+    the session's identity map, so `session.get` of them costs no query) and the agent's versions, which key the
+    agent's cached settings (`agent.snapshot`) and its search index."""
+
+    conversation: Conversation
+    contact: Contact | None  # held here: the session's identity map keeps only what is referenced
+    organization: Organization
+    agent_updated_at: datetime
+    kb_version: int
+
+
+def turn_row(session: Session, conversation_id: str, token: str | None = None, *, check_token: bool = False) -> TurnRow:
+    """The conversation with its contact, organization and agent versions, in one query. With `check_token` (a
+    website visitor) the bearer token must be the conversation's session token (401 otherwise) and the session is then
+    scoped to the conversation's organization; without it the session's scope applies (404 for another's)."""
+    if check_token and (not token or len(token) > 200):
+        raise Unauthorized("a session token is required", code="invalid_session")
+    query = (
+        select(Conversation, Contact, Organization, Agent.updated_at, Agent.kb_version)
+        .join(Agent, Agent.id == Conversation.agent_id)
+        .join(Organization, Organization.id == Conversation.org_id)
+        .outerjoin(Contact, Contact.id == Conversation.contact_id)
+        .where(Conversation.id == conversation_id)
+    )
+    if not check_token:
+        row = session.execute(query).first()
+        if row is None:
+            raise NotFound("no such conversation", code="conversation_not_found")
+        return TurnRow(*row)
+    with unscoped(session):
+        row = session.execute(query).first()
+    conversation = row[0] if row is not None else None
+    if (
+        conversation is None
+        or not conversation.session_token_hash
+        or not hmac.compare_digest(conversation.session_token_hash, _token_hash(token or ""))
+    ):
+        raise Unauthorized("invalid session token for this conversation", code="invalid_session")
+    session.info["org_id"] = conversation.org_id  # every row read belongs to it: nothing to evict
+    return TurnRow(*row)
+
+
 def add_message(
     session: Session,
     conversation: Conversation,
@@ -86,28 +134,69 @@ def add_message(
     meta: dict | None = None,
 ) -> Message:
     """Append a message; the conversation row is updated first, which serialises concurrent writers."""
+    return add_messages(session, conversation, [Draft(role, text, citations, meta)])[0]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message to append (`add_messages`)."""
+
+    role: str
+    text: str
+    citations: list[dict] | None = None
+    meta: dict | None = None
+
+
+def add_messages(
+    session: Session, conversation: Conversation, drafts: list[Draft], *, language: str | None = None
+) -> list[Message]:
+    """Append messages in order, with one flush: one UPDATE of the conversation row (its count, last activity and,
+    when given, language) returning the new count — it comes first, which serialises concurrent writers and numbers
+    the messages — then their INSERT. `conversation` may be detached (read in another session): only its ids are
+    used, and the row is changed by the UPDATE."""
     now = clock.now()
-    session.execute(
+    values: dict = {"message_count": Conversation.message_count + len(drafts), "last_message_at": now}
+    if language:
+        values["language"] = language
+    last = session.execute(
         update(Conversation)
         .where(Conversation.id == conversation.id)
-        .values(message_count=Conversation.message_count + 1, last_message_at=now)
-    )
-    seq = session.execute(select(Conversation.message_count).where(Conversation.id == conversation.id)).scalar_one()
-    message = Message(
-        id=new_id("msg"),
-        org_id=conversation.org_id,
-        conversation_id=conversation.id,
-        contact_id=conversation.contact_id,
-        seq=seq,
-        role=role,
-        text=text,
-        citations=citations or [],
-        meta=meta or {},
-        created_at=now,
-    )
-    session.add(message)
+        .values(**values)
+        .returning(Conversation.message_count)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    if conversation in session:  # the loaded object as the row now is, with no query and nothing left to flush
+        for key, value in (("message_count", last), ("last_message_at", now), ("language", language)):
+            if key != "language" or language:
+                set_committed_value(conversation, key, value)
+    messages = [
+        Message(
+            id=new_id("msg"),
+            org_id=conversation.org_id,
+            conversation_id=conversation.id,
+            contact_id=conversation.contact_id,
+            seq=last - len(drafts) + n,
+            role=d.role,
+            text=d.text,
+            citations=d.citations or [],
+            meta=d.meta or {},
+            created_at=now,
+        )
+        for n, d in enumerate(drafts, 1)
+    ]
+    session.add_all(messages)
     session.flush()
-    return message
+    return messages
+
+
+def recent(session: Session, conversation_id: str, limit: int = 20) -> list[Row]:
+    """The last `limit` messages, oldest first, as light rows (`id`, `role`, `text`, `client_message_id`): what a turn
+    reads of its history — one query, no ORM objects, no JSON decoded (the id a retry carries is read by the
+    database from the message's meta)."""
+    retry_id = Message.meta["client_message_id"].as_string().label("client_message_id")
+    query = select(Message.id, Message.role, Message.text, retry_id).where(Message.conversation_id == conversation_id)
+    rows = session.execute(query.order_by(Message.seq.desc()).limit(limit)).all()
+    return rows[::-1]
 
 
 def history(session: Session, conversation_id: str, limit: int = 50) -> list[Message]:

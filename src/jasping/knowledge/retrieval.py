@@ -161,10 +161,12 @@ def _warm_embedder() -> None:
             log.warning("embeddings unavailable, lexical search only: %s", exc)
 
 
-def agent_index(session: Session, agent_id: str) -> AgentIndex:
+def agent_index(session: Session, agent_id: str, version: int | None = None) -> AgentIndex:
     """The up-to-date index of an agent of the session's organization (404 for another's); while another thread
-    builds the new one after another process's change, the previous index."""
-    version = session.execute(select(Agent.kb_version).where(Agent.id == agent_id)).scalar()
+    builds the new one after another process's change, the previous index. `version`: the agent's `kb_version` when
+    the caller has just read it in this session (a turn reads it with its conversation)."""
+    if version is None:
+        version = session.execute(select(Agent.kb_version).where(Agent.id == agent_id)).scalar()
     if version is None:
         raise NotFound("no such agent", code="agent_not_found")
     with _lock:
@@ -280,15 +282,18 @@ def warm_in_background(limit: int = MAX_AGENTS) -> threading.Thread:
     return thread
 
 
-def search(session: Session, agent_id: str, query: str, k: int = 10, lang: str | None = None) -> SearchOutcome:
-    """The `k` best passages for `query`, with a confidence in [0, 1] that the best one answers it."""
+def search(
+    session: Session, agent_id: str, query: str, k: int = 10, lang: str | None = None, *, version: int | None = None
+) -> SearchOutcome:
+    """The `k` best passages for `query`, with a confidence in [0, 1] that the best one answers it (`version`: the
+    agent's `kb_version` as the caller read it in this session, saving a query)."""
     query = (query or "").strip()
     if not query:
         raise Invalid("the search query is empty", code="empty_query")
     if len(query) > MAX_QUERY_CHARS:
         raise Invalid(f"the search query is longer than {MAX_QUERY_CHARS} characters", code="query_too_long")
     k = max(1, min(int(k), 50))
-    index = agent_index(session, agent_id)
+    index = agent_index(session, agent_id, version)
     if not index.ids:
         return SearchOutcome(query, 0.0, [])
     lexical = index.lexical.scores(query, lang=lang)

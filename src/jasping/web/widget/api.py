@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
-from jasping.agent import respond
+from jasping.agent import respond, snapshot
 from jasping.agent.llm import get_chat_model
 from jasping.agent.llm.base import AgentStep
 from jasping.agent.phrases import phrase
@@ -144,7 +144,7 @@ def _stored_reply(message) -> ReplyOut:  # noqa: ANN001
     )
 
 
-def _check_origin(agent: Agent, request: Request) -> None:
+def _check_origin(agent: Agent | snapshot.AgentSettings, request: Request) -> None:
     """When the business listed its websites, a browser on another site may not use the agent."""
     origin = request.headers.get("origin")
     if agent.allowed_origins and origin and origin.rstrip("/").lower() not in agent.allowed_origins:
@@ -220,7 +220,9 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Re
 
     Reads (token, history, retrieval) happen in a read transaction; the writes (the message, the reply) in short
     transactions of their own, so on SQLite one conversation's slow turn never blocks another's writes."""
-    conversation, agent = _visitor_conversation(db, request, conversation_id)
+    row = conversations.turn_row(db, conversation_id, _bearer(request), check_token=True)  # one query
+    conversation = row.conversation
+    agent = snapshot.settings(db, conversation.agent_id, row.agent_updated_at)  # cached until the agent changes
     _check_origin(agent, request)
     settings = get_settings()
     ratelimit.check(Limit("widget-messages-conversation", settings.widget_messages_per_conversation), conversation.id)
@@ -229,7 +231,12 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Re
     model = get_chat_model(settings)
     event = webchat.incoming(body.text, body.client_message_id)
     begun = respond.begin(
-        org_id, conversation.id, event.text, event.provider_id or None, read=(db, conversation, agent)
+        org_id,
+        conversation.id,
+        event.text,
+        event.provider_id or None,
+        read=(db, conversation, agent),
+        kb_version=row.kb_version,
     )
     db.commit()  # the read transaction ends here: the writes below are short transactions of their own
     if isinstance(begun, respond.Reply):  # a retry of a message already answered
@@ -246,14 +253,13 @@ def send_message(conversation_id: str, body: MessageIn, request: Request, db: Re
             _event("done", {}),
         ]
         return StreamingResponse(iter(events), media_type="text/event-stream", headers=_SSE_HEADERS)
-    respond.store_message(org_id, begun.turn)
-    if streaming:
+    if streaming:  # the message is stored before the first token (the reply with `done`)
+        respond.store_message(org_id, begun.turn)
         return StreamingResponse(
             _stream(model, begun.turn, org_id), media_type="text/event-stream", headers=_SSE_HEADERS
         )
-    step = model.respond(begun.turn.context)
-    respond.store_reply(org_id, begun.turn, step, model.name)
-    return MessageOut(reply=_reply(step))
+    done = respond.answer(org_id, begun.turn, model)  # the message and the reply in one write transaction
+    return MessageOut(reply=_reply(done.step))
 
 
 _SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
