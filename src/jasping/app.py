@@ -46,14 +46,17 @@ from jasping.web.api import (
 from jasping.web.dashboard import (
     STATIC_DIR,
     account_views,
+    appointments_views,
     billing_views,
     breach_views,
     canned_views,
     channels_views,
+    contacts_views,
     inbox_views,
     integrations_views,
     keys_views,
     knowledge_views,
+    leads_views,
     legal_views,
     members_views,
     playground_views,
@@ -151,6 +154,9 @@ def create_app() -> FastAPI:
     app.include_router(keys_views.router)
     app.include_router(members_views.router)
     app.include_router(analytics_pages.router)
+    app.include_router(contacts_views.router)
+    app.include_router(leads_views.router)
+    app.include_router(appointments_views.router)
     app.include_router(widget_script.router)
     app.include_router(appointment_links.router)
     webhook_limit = [Depends(limit_by_ip)]  # per source IP, before any signature work

@@ -333,6 +333,15 @@ MATRIX: dict[str, Access] = {
     "GET /privacy/contacts/{contact_id}": AGENT,
     "GET /privacy/contacts/{contact_id}/export": ADMIN,
     "POST /privacy/contacts/{contact_id}/erase": ADMIN,
+    "GET /contacts": AGENT,  # contacts' identifiers: as GET /api/v1/contacts
+    "GET /contacts/{contact_id}": AGENT,
+    "POST /contacts/{contact_id}/rectify": ADMIN,
+    "POST /contacts/{contact_id}/processing": ADMIN,
+    "GET /leads": VIEWER,  # as GET /api/v1/leads
+    "POST /leads/{lead_id}/syncs/{sync_id}/retry": AGENT,
+    "GET /appointments": VIEWER,  # as GET /api/v1/appointments
+    "POST /appointments/{appointment_id}/cancel": AGENT,
+    "POST /appointments/{appointment_id}/move": AGENT,
 }
 
 

@@ -5,6 +5,7 @@
 from jasping.web.dashboard.locale_fr_account import FR_ACCOUNT
 from jasping.web.dashboard.locale_fr_analytics import FR_ANALYTICS
 from jasping.web.dashboard.locale_fr_inbox import FR_INBOX
+from jasping.web.dashboard.locale_fr_pages import FR_PAGES
 from jasping.web.dashboard.locale_fr_security import FR_SECURITY
 
 FR = {
@@ -437,4 +438,5 @@ FR = {
     **FR_SECURITY,  # the security events page (locale_fr_security.py)
     **FR_ANALYTICS,  # the analytics page (locale_fr_analytics.py)
     **FR_INBOX,  # the inbox pages (locale_fr_inbox.py)
+    **FR_PAGES,  # the contacts, leads, appointments and settings pages (locale_fr_pages.py)
 }

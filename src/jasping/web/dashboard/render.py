@@ -29,6 +29,9 @@ FLASH = {
     "session_revoked": "Session logged out.",
     "sessions_revoked": "Logged out everywhere else.",
     "password_changed": "Password changed. Log in with your new password.",
+    "sync_queued": "Queued to be sent again.",
+    "appointment_cancelled": "Appointment cancelled; the customer is told by email.",
+    "appointment_moved": "Appointment moved; the customer gets the new time by email.",
 }
 
 

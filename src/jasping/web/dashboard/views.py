@@ -243,7 +243,7 @@ def switch_org(
 
 @router.get("/settings")
 def settings_page(request: Request, db: DbSession, principal: Member) -> Response:
-    return _page(request, "settings.html", principal, db)
+    return _page(request, "settings.html", principal, db, agents=agents.list_agents(db))
 
 
 @router.post("/settings")
