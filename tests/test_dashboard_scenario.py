@@ -7,7 +7,9 @@ answers the satisfaction question, and the analytics move. Screenshots of each s
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -35,8 +37,12 @@ window.Notification.permission = 'default';
 """
 
 
+STEPS: dict[str, float] = {}  # seconds from the server's start to each screenshot (test-artifacts/…/timings.json)
+
+
 def _shot(pg, name: str) -> None:  # noqa: ANN001
     SHOTS.mkdir(parents=True, exist_ok=True)
+    STEPS[name] = round(time.monotonic() - STEPS.get("start", time.monotonic()), 1)
     pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
@@ -50,7 +56,10 @@ def test_sign_up_to_a_rated_conversation(db_url, tmp_path: Path) -> None:
         pytest.skip("browser tests run on SQLite only; the API is tested on every backend")
     from playwright.sync_api import expect
 
+    STEPS.clear()
+    STEPS["start"] = time.monotonic()
     with jasping_server(db_url, worker=True) as url, chromium() as browser, serve(tmp_path / "site") as site:
+        STEPS["server-started"] = round(time.monotonic() - STEPS["start"], 1)
         owner_ctx = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
         owner_ctx.add_init_script(FAKE_NOTIFICATIONS)
         owner = owner_ctx.new_page()
@@ -80,14 +89,8 @@ def test_sign_up_to_a_rated_conversation(db_url, tmp_path: Path) -> None:
         owner.goto(f"{url}/agents/{agent_id}/knowledge")
         owner.set_input_files("#file", str(doc))
         owner.locator("#upload-form button[type=submit]").click()
-        for _ in range(60):
-            if (
-                owner.locator("text=parking.md").count()
-                and not owner.locator(".badge.queued, .badge.processing").count()
-            ):
-                break
-            owner.wait_for_timeout(500)
-            owner.reload()
+        # the page follows the source's state by itself (knowledge.js reloads it when the worker is done)
+        expect(owner.locator('tr[data-state="ready"]')).to_have_count(1, timeout=60_000)
         expect(owner.locator(".badge.ready").first).to_be_visible()
         _shot(owner, "02-document-ready")
 
@@ -171,5 +174,7 @@ def test_sign_up_to_a_rated_conversation(db_url, tmp_path: Path) -> None:
 
         owner_watch.assert_clean(allow=FAILED_LOAD)
         visitor_watch.assert_clean(allow=FAILED_LOAD)
+    STEPS.pop("start")
+    (SHOTS / "timings.json").write_text(json.dumps(STEPS, indent=1))
     for name in ("01-agent-created", "05-inbox-live", "06-widget-shows-the-reply", "08-widget-rated", "10-analytics"):
         assert (SHOTS / f"{name}.png").stat().st_size > 1000
