@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -109,12 +110,17 @@ class Settings(BaseSettings):
     def _expand(cls, v: Path) -> Path:
         return v.expanduser()
 
+    _sqlite_url: tuple[Path, str, str] | None = PrivateAttr(None)  # (data_dir, working directory, URL)
+
     @property
     def effective_database_url(self) -> str:
-        """The configured database, or SQLite in the data directory."""
+        """The configured database, or SQLite in the data directory (resolved once: every decryption asks)."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'jasping.db').resolve()}"
+        cwd = os.getcwd()
+        if self._sqlite_url is None or self._sqlite_url[:2] != (self.data_dir, cwd):
+            self._sqlite_url = (self.data_dir, cwd, f"sqlite:///{(self.data_dir / 'jasping.db').resolve()}")
+        return self._sqlite_url[2]
 
     @property
     def is_sqlite(self) -> bool:
