@@ -53,4 +53,6 @@ class AnalyticsRollup(TenantScoped, Base):
 
 # What a refresh reads a day at a time: the conversations that started on it, the replies stored on it.
 Index("ix_conversations_org_created", Conversation.org_id, Conversation.created_at)
+# What a report reads live: the labels given on closing (only the conversations that have one).
+Index("ix_conversations_org_resolution", Conversation.org_id, Conversation.resolution, Conversation.created_at)
 Index("ix_messages_org_role_created", Message.org_id, Message.role, Message.created_at)

@@ -30,7 +30,7 @@ from jasping.conversations.models import Conversation, Message
 from jasping.db import session_scope
 
 log = logging.getLogger(__name__)
-MARGIN = timedelta(minutes=5)  # a transaction that stamped its rows before the last refresh but committed after it
+MARGIN = timedelta(minutes=2)  # a transaction that stamped its rows before the last refresh but committed after it
 FULL_ABOVE = 2000  # more changed conversations than this since the last refresh: rebuild everything
 FULL = "full"
 _EPOCH = date(1970, 1, 1)

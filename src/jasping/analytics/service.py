@@ -128,16 +128,18 @@ def _conversation_rows(session: Session, org_id: str, p: Period, f: Filters) -> 
 
 
 def _still_going(session: Session, org_id: str, p: Period, f: Filters) -> dict[tuple[int, str], int]:
-    """Conversations of the period neither handed off, closed nor ended: only those active in the last `IDLE_HOURS`
-    (the org/last-message index), so this part of the roll-up's report is counted live."""
+    """Conversations of the period neither handed off, closed nor ended, by local day and channel: only those active
+    in the last `IDLE_HOURS` are read (the org/last-message index; the period is applied here, as a condition on
+    `created_at` would lead the planner to scan the period), so this part of a roll-up report is counted live."""
     idle_since = clock.now() - timedelta(hours=IDLE_HOURS)
-
-    def query(day: Any) -> Any:
-        q = select(day, Conversation.channel, func.count()).group_by(Conversation.channel)
-        q = q.where(Conversation.last_message_at >= idle_since, Conversation.status.notin_(CLOSED_STATUSES))
-        return _scoped(q.where(~handed_off()), Conversation, org_id, f, via_conversation=False)
-
-    return {(day, channel): n for day, channel, n in _per_day(session, p, Conversation.created_at, query)}
+    q = select(Conversation.created_at, Conversation.channel).where(
+        Conversation.last_message_at >= idle_since, Conversation.status.notin_(CLOSED_STATUSES), ~handed_off()
+    )
+    going: Counter = Counter()
+    for created, channel in session.execute(_scoped(q, Conversation, org_id, f, via_conversation=False)):
+        if p.start <= created < p.end:
+            going[(rollup.day_index(created.astimezone(p.tz).date()), channel)] += 1
+    return going
 
 
 def _rolled_up(org_id: str, p: Period, f: Filters) -> tuple[list[tuple], list[tuple]] | None:
@@ -238,16 +240,14 @@ def csat(session: Session, org_id: str, p: Period, f: Filters, daily: dict[date,
 
 
 def resolutions(session: Session, org_id: str, p: Period, f: Filters) -> dict[str, int]:
-    """The labels given on closing the period's conversations."""
+    """The labels given on closing the period's conversations (read through the org/resolution index: only the
+    conversations closed with a label)."""
     column = Conversation.resolution
-    q = (
-        select(column, func.count())
-        .where(
-            Conversation.created_at >= p.start, Conversation.created_at < p.end, Conversation.last_message_at >= p.start
-        )
-        .where(column.is_not(None))
+    q = select(column, func.count()).where(
+        column.is_not(None), Conversation.created_at >= p.start, Conversation.created_at < p.end
     )
     q = _scoped(q.group_by(column), Conversation, org_id, f, via_conversation=False)
+    q = q.with_hint(Conversation, "INDEXED BY ix_conversations_org_resolution", "sqlite")
     return {str(label): n for label, n in session.execute(q).all()}
 
 

@@ -61,6 +61,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("conversations") as batch:
         batch.create_index("ix_conversations_org_created", ["org_id", "created_at"])
+        batch.create_index("ix_conversations_org_resolution", ["org_id", "resolution", "created_at"])
     with op.batch_alter_table("messages") as batch:
         batch.create_index("ix_messages_org_role_created", ["org_id", "role", "created_at"])
 
@@ -69,6 +70,7 @@ def downgrade() -> None:
     with op.batch_alter_table("messages") as batch:
         batch.drop_index("ix_messages_org_role_created")
     with op.batch_alter_table("conversations") as batch:
+        batch.drop_index("ix_conversations_org_resolution")
         batch.drop_index("ix_conversations_org_created")
     for name in ("analytics_rollups", "analytics_reply_times", "analytics_days"):
         op.drop_table(name)
