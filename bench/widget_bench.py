@@ -97,18 +97,70 @@ CHILD_TIMEOUT = 1800
 RETRY_AFTER_CAP_S = 5.0
 
 
+def tree_pids(pid: int) -> list[int]:
+    """`pid` and its live descendants (uvicorn's `--workers` children), from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(children.get(current, []))
+    return out
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds of the server and its web worker processes."""
+    values = [process_cpu_seconds(p) for p in tree_pids(pid)]
+    return sum(v for v in values if v is not None) if values and values[0] is not None else None
+
+
+def tree_memory(pid: int) -> dict[str, float | None]:
+    """RSS of the server's processes added up, and the largest peak RSS (VmHWM) of one of them, in MB."""
+    stats = [proc_status(p) for p in tree_pids(pid)]
+    rss = [x["rss_mb"] for x in stats if x["rss_mb"] is not None]
+    hwm = [x["hwm_mb"] for x in stats if x["hwm_mb"] is not None]
+    return {"rss_mb": round(sum(rss), 1) if rss else None, "hwm_mb": max(hwm) if hwm else None, "processes": len(stats)}
+
+
+class WidgetServer(Server):
+    """`jasping serve --no-worker`, or with `--workers N` (uvicorn's supervisor and N web processes) when N > 1."""
+
+    def __init__(self, env: dict[str, str], port: int, log_path: Path, web_workers: int = 1) -> None:
+        if web_workers <= 1:
+            super().__init__(env, port, log_path)
+            return
+        self.port, self.log_path, self.stop_seconds = port, log_path, None
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(  # noqa: S603 - our own CLI
+            [jasping_bin(), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"]
+            + ["--workers", str(web_workers)],
+            env=env,
+            cwd=REPO,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.base = f"http://127.0.0.1:{port}"
+
+
 class CpuWindow:
-    """Server CPU, this process's CPU and the rest of the machine's busy time over a measured window."""
+    """Server CPU (all its processes), this process's CPU and the rest of the machine's busy time over a window."""
 
     def __init__(self, server_pid: int) -> None:
         self.pid = server_pid
         self.t0 = time.perf_counter()
-        self.s0 = process_cpu_seconds(server_pid)
+        self.s0 = tree_cpu_seconds(server_pid)
         self.c0 = own_cpu_seconds()
         self.m0 = machine_busy_seconds()
 
     def close(self, count: int, wall: float | None = None) -> dict:
-        s1, c1, m1 = process_cpu_seconds(self.pid), own_cpu_seconds(), machine_busy_seconds()
+        s1, c1, m1 = tree_cpu_seconds(self.pid), own_cpu_seconds(), machine_busy_seconds()
         wall = wall or (time.perf_counter() - self.t0)
         server = s1 - self.s0 if s1 is not None and self.s0 is not None else None
         client = c1 - self.c0
@@ -412,6 +464,27 @@ async def throughput(
     }
 
 
+async def echo_floor(base: str, connections: int, seconds: float, server_pid: int) -> dict:
+    """The same client shape (`connections` loops, one connection each) on `GET /healthz` (a bare JSON answer through
+    the same server, middleware included): the floor a widget turn is compared with."""
+    done, lat = 0, []
+    stop_at = time.perf_counter() + seconds
+
+    async def loop() -> None:
+        nonlocal done
+        async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(30.0)) as c:
+            while (t0 := time.perf_counter()) < stop_at:
+                r = await c.get("/healthz")
+                if r.status_code == 200:
+                    done += 1
+                    lat.append((time.perf_counter() - t0) * 1000)
+
+    cpu = CpuWindow(server_pid)
+    await asyncio.gather(*(loop() for _ in range(connections)))
+    window = cpu.close(max(done, 1), seconds)
+    return {"req_per_s": rounded(done / seconds, 1), **latency_stats(lat), **window}
+
+
 # ---- in-process profile of a turn (--profile) ---------------------------------------------------------------------
 def profile_text(profiler: cProfile.Profile) -> str:
     out = io.StringIO()
@@ -481,7 +554,9 @@ def profile_turns(org_id: str, sessions: list[tuple[str, str]], texts: list[str]
 
 
 # ---- first message after a restart (--restarts) -------------------------------------------------------------------
-def after_restarts(tmp: Path, public_key: str, texts: list[str], count: int, wait_s: float) -> dict:
+def after_restarts(
+    tmp: Path, public_key: str, texts: list[str], count: int, wait_s: float, web_workers: int = 1
+) -> dict:
     """Stop-and-start the server `count` times; each time, the first message is sent as soon as `/healthz` answers
     (and once more, after `wait_s` seconds of quiet); then 4 more messages. The server's peak RSS (VmHWM) covers
     the start-up index build."""
@@ -489,17 +564,17 @@ def after_restarts(tmp: Path, public_key: str, texts: list[str], count: int, wai
     for i in range(count + (1 if wait_s > 0 else 0)):
         waited = wait_s if i == count else 0.0
         t0 = time.perf_counter()
-        server = Server(dict(os.environ), free_port(), tmp / f"server-restart-{i}.log")
+        server = WidgetServer(dict(os.environ), free_port(), tmp / f"server-restart-{i}.log", web_workers)
         try:
             server.wait_healthy()
             healthy_s = time.perf_counter() - t0
-            rss_at_health = proc_status(server.proc.pid)["rss_mb"]
+            rss_at_health = tree_memory(server.proc.pid)["rss_mb"]
             time.sleep(waited)
             v = Visitor(server.base, public_key)
             r, first_ms = v.send(next(texts))
             later = [v.send(next(texts))[1] for _ in range(4)]
             v.close()
-            mem = proc_status(server.proc.pid)
+            mem = tree_memory(server.proc.pid)
             runs.append(
                 {
                     "waited_s": waited,
@@ -562,7 +637,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
 
         port = free_port()
         log(f"{backend}: jasping serve --no-worker on 127.0.0.1:{port}")
-        server = Server(dict(os.environ), port, tmp / "server.log")
+        server = WidgetServer(dict(os.environ), port, tmp / "server.log", args.web_workers)
         server.wait_healthy()
         pid = server.proc.pid
         with httpx.Client(base_url=server.base, headers=auth, timeout=60.0) as admin:
@@ -602,7 +677,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
         for text in warm_q[1:]:
             warm.send(text)
         warm.close()
-        result["setup"]["server_rss_after_warmup_mb"] = proc_status(pid)["rss_mb"]
+        result["setup"]["server_rss_after_warmup_mb"] = tree_memory(pid)["rss_mb"]
         save()
 
         # 1. sequential JSON round trips
@@ -674,6 +749,8 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
                 session_messages=args.session_messages,
             )
         )
+        tp["echo_floor"] = asyncio.run(echo_floor(server.base, args.concurrency, args.echo_seconds, pid))
+        tp["ratio_to_echo"] = rounded(tp["msg_per_s"] / tp["echo_floor"]["req_per_s"], 3) if tp["msg_per_s"] else None
         if tp["errors"] or set(tp["session_starts"]) - {"201"} or set(tp["warmup_status_counts"]) - {"200"}:
             result["problems"].append(
                 f"throughput: {tp['errors']} errors (4xx {tp['errors_4xx']}, 429 {tp['errors_429']}, "
@@ -712,8 +789,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
         }
         if bad:
             result["problems"].append(f"streaming: {len(bad)} incomplete or failed streams")
-        mem = proc_status(pid)
-        result["server_memory"] = {"rss_mb": mem["rss_mb"], "hwm_mb": mem["hwm_mb"]}
+        result["server_memory"] = tree_memory(pid)
         save()
 
         if args.profile:
@@ -728,7 +804,9 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
         if args.restarts:
             log(f"{backend}: first message after {args.restarts} restarts (+1 after {args.restart_wait:.0f} s)")
             server.stop()
-            result["restart"] = after_restarts(tmp, public_key, part1_q, args.restarts, args.restart_wait)
+            result["restart"] = after_restarts(
+                tmp, public_key, part1_q, args.restarts, args.restart_wait, args.web_workers
+            )
             if any(x["first_message_status"] != 200 or x["log_tracebacks"] for x in result["restart"]["restarts"]):
                 result["problems"].append(f"restart: {result['restart']['restarts']}")
             save()
@@ -741,7 +819,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
         log(f"{backend}: FAILED: {exc}")
     finally:
         if server is not None:
-            server_cpu = process_cpu_seconds(server.proc.pid)
+            server_cpu = tree_cpu_seconds(server.proc.pid)
         wall = time.monotonic() - marks["wall"]
         busy = machine_busy_seconds()
         if busy is not None and marks["machine"] is not None and wall > 0:
@@ -775,6 +853,12 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
     out_path = tmp / "result.json"
     try:
         env = base_env(tmp / "data")
+        env["JASPING_EMBEDDINGS"] = args.embeddings
+        env["JASPING_WEB_THREADS"] = str(args.web_threads)
+        # A visitor of the benchmark sends far more than a person would (up to several messages a second): the
+        # per-conversation and per-agent limits are raised so that they measure the turn, not the limiter
+        env["JASPING_WIDGET_MESSAGES_PER_CONVERSATION"] = str(args.conversation_limit)
+        env["JASPING_WIDGET_MESSAGES_PER_AGENT"] = str(args.agent_limit)
         if backend == "postgres":
             url = os.environ.get("JASPING_BENCH_WIDGET_DATABASE_URL", DEFAULT_PG_URL)
             reason = ensure_postgres(url)
@@ -784,11 +868,20 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
                 return {"backend": backend, "skipped": note, "problems": []}
             env["JASPING_DATABASE_URL"] = url
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", backend, "--out", str(out_path)]
-        for opt in ("chunks", "conversations", "messages_per_conversation", "concurrency", "seconds", "warmup"):
+        for opt in (
+            "chunks",
+            "conversations",
+            "messages_per_conversation",
+            "concurrency",
+            "seconds",
+            "warmup",
+            "echo_seconds",
+        ):
             cmd += [f"--{opt.replace('_', '-')}", str(getattr(args, opt))]
         cmd += ["--sse-messages", str(args.sse_messages), "--session-messages", str(args.session_messages)]
         cmd += ["--profile", "--profile-turns", str(args.profile_turns)] if args.profile else []
         cmd += ["--restarts", str(args.restarts), "--restart-wait", str(args.restart_wait)]
+        cmd += ["--web-workers", str(args.web_workers)]
         began = time.monotonic()
         try:
             code = subprocess.run(cmd, env=env, cwd=REPO, timeout=CHILD_TIMEOUT).returncode
@@ -849,6 +942,13 @@ def markdown(runs: list[dict]) -> str:
                 + (f"; **session starts {tp['session_starts']}**" if set(tp["session_starts"]) - {"201"} else "")
                 + " |"
             )
+            if tp.get("echo_floor"):
+                echo = tp["echo_floor"]
+                rows.append(
+                    f"| {b} | echo floor: `GET /healthz`, same connections, same server | {fixed(echo['req_per_s'])} "
+                    f"req/s, p95 {fixed(echo['p95_ms'], 0)} ms, {fixed(echo['server_cpu_ms_per_msg'])} ms CPU/req; "
+                    f"widget / echo **{fixed(tp['ratio_to_echo'], 3)}** |"
+                )
         if ss:
             rows.append(
                 f"| {b} | 3. streamed (SSE), sequential (n={ss['complete']}/{ss['messages']}) | first `token` p50 "
@@ -897,6 +997,17 @@ def main() -> int:
     parser.add_argument("--profile-turns", type=int, default=200, help="half timed, half profiled")
     parser.add_argument("--restarts", type=int, default=3, help="restart the server: first message each time")
     parser.add_argument("--restart-wait", type=float, default=10.0, help="one more restart, quiet this long first")
+    parser.add_argument("--echo-seconds", type=float, default=5.0, help="GET /healthz beside the throughput")
+    parser.add_argument("--web-workers", type=int, default=1, help="jasping serve --workers N (web processes)")
+    parser.add_argument("--web-threads", type=int, default=64, help="JASPING_WEB_THREADS: the thread pool's size")
+    parser.add_argument(
+        "--embeddings",
+        default="use-multilingual",
+        help="JASPING_EMBEDDINGS of the server (the product default; the bulk-inserted chunks carry no vectors, so "
+        "retrieval is lexical and no query vector is computed — stated in the results)",
+    )
+    parser.add_argument("--conversation-limit", type=int, default=100_000, help="widget messages/min/conversation")
+    parser.add_argument("--agent-limit", type=int, default=1_000_000, help="widget messages/min/agent")
     parser.add_argument("--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -926,8 +1037,12 @@ def main() -> int:
                 "client": "asyncio + httpx, one AsyncClient (one connection) per conversation",
             },
             "sse_messages": args.sse_messages,
-            "server": "jasping serve --no-worker (1 uvicorn process), JASPING_LOG_LEVEL=WARNING",
-            "model": "LocalChatModel (JASPING_LLM=local), embeddings none",
+            "server": f"jasping serve --no-worker --workers {args.web_workers}, JASPING_LOG_LEVEL=WARNING, "
+            f"JASPING_WEB_THREADS={args.web_threads}",
+            "model": "LocalChatModel (JASPING_LLM=local)",
+            "embeddings": f"JASPING_EMBEDDINGS={args.embeddings}; the bulk-inserted chunks have no vectors, so "
+            "retrieval is lexical only (no query vector per message)",
+            "rate_limits_per_minute": {"conversation": args.conversation_limit, "agent": args.agent_limit},
             "profiled": args.profile,
         },
         "machine": machine(),

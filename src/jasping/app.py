@@ -10,10 +10,10 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from jasping import __version__, logs
+from jasping.agent import warm
 from jasping.analytics import pages as analytics_pages
 from jasping.analytics import views as analytics_api
 from jasping.config import get_settings
-from jasping.knowledge import retrieval
 from jasping.web import appointment_links, errors, ops
 from jasping.web.api import (
     agents,
@@ -80,7 +80,7 @@ from jasping.web.widget import script as widget_script
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Sync endpoints run in this pool; size it for slow LLM and provider calls.
     anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().web_threads
-    retrieval.warm_in_background()  # no cold first message: recent agents' search indexes, built in a thread
+    warm.in_background()  # no cold first message: recent agents' search indexes and the turn's code, in threads
     yield
 
 

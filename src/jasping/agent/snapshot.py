@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from jasping.agents.models import Agent
+from jasping.db import after_commit
 from jasping.errors import NotFound
 
 MAX_AGENTS = 1024
@@ -88,6 +89,16 @@ def forget(agent_id: str | None = None) -> None:
 
 
 @event.listens_for(Agent, "after_update")
-@event.listens_for(Agent, "after_delete")
 def _changed(_mapper: Any, _connection: Any, target: Agent) -> None:
     forget(target.id)
+
+
+@event.listens_for(Agent, "after_delete")
+def _deleted(_mapper: Any, _connection: Any, target: Agent) -> None:
+    """A deleted agent: its cached settings go now, its search indexes stored on disk once the deletion commits."""
+    from jasping.knowledge import persist
+
+    forget(target.id)
+    session, agent_id = object_session(target), target.id
+    if session is not None:
+        after_commit(session, lambda: persist.forget_agent(agent_id))

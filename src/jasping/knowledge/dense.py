@@ -378,6 +378,13 @@ class DenseIndex:
                 matrix[i] = from_blob(blob, dim)
         return cls(ids, matrix)
 
+    @classmethod
+    def restored(cls, ids: Sequence[str], matrix: Any) -> DenseIndex:
+        """An index of rows normalised before (`knowledge.persist`: a memory-mapped file), used as they are."""
+        index = cls.__new__(cls)
+        index.ids, index.matrix = list(ids), matrix
+        return index
+
     def __len__(self) -> int:
         return len(self.ids)
 

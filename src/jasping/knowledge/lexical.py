@@ -39,6 +39,7 @@ test split .862 / .554 / .809 against baselines .812 / .471 / .731 on all querie
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from array import array
 from collections import defaultdict
@@ -121,6 +122,17 @@ class _Field:
         self.ptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
         self.docs = docs
         self.weights = (self.idf[terms] * tf * (k1 + 1.0) / (tf + norm[docs])).astype(np.float32)
+
+    ARRAYS = ("idf", "ptr", "docs", "weights")
+
+    @classmethod
+    def restored(cls, arrays: dict[str, np.ndarray], n_docs: int, max_idf: float) -> _Field:
+        """A field from the arrays a built one holds (`knowledge.persist`: memory-mapped files), as it was."""
+        field = cls.__new__(cls)
+        field.n_docs, field.max_idf = n_docs, max_idf
+        for name in cls.ARRAYS:
+            setattr(field, name, arrays[name])
+        return field
 
     def gather(self, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Doc ids and weights of all postings of `terms`, concatenated in the order of `terms`."""
@@ -215,6 +227,34 @@ class LexicalIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, list[str]]]:
+        """What `restored` needs (`knowledge.persist` writes it): scalars, arrays by name, vocabularies in id order."""
+        scalars: dict = {"params": dataclasses.asdict(self.params), "languages": list(self.languages), "fields": {}}
+        arrays: dict[str, np.ndarray] = {}
+        vocabs = {"stem": list(self._stem_vocab), "gram": list(self._gram_vocab)}
+        for name, field in (("stem", self._stem), ("gram", self._gram)):
+            if field is not None:
+                scalars["fields"][name] = {"n_docs": field.n_docs, "max_idf": field.max_idf}
+                arrays |= {f"{name}_{a}": getattr(field, a) for a in _Field.ARRAYS}
+        return scalars, arrays, vocabs
+
+    @classmethod
+    def restored(
+        cls, ids: list[str], scalars: dict, arrays: dict[str, np.ndarray], vocabs: dict[str, list[str]]
+    ) -> LexicalIndex:
+        """The index `state` described, searching exactly as the built one did (vocabularies keep their ids: each
+        list is in id order)."""
+        params = dict(scalars["params"])
+        params["gram_sizes"] = tuple(params["gram_sizes"])
+        index = cls(Params(**params))
+        index.ids, index.languages = ids, tuple(scalars["languages"])
+        index._stem_vocab = {term: n for n, term in enumerate(vocabs["stem"])}
+        index._gram_vocab = {term: n for n, term in enumerate(vocabs["gram"])}
+        for name, info in scalars["fields"].items():
+            field_arrays = {a: arrays[f"{name}_{a}"] for a in _Field.ARRAYS}
+            setattr(index, f"_{name}", _Field.restored(field_arrays, info["n_docs"], info["max_idf"]))
+        return index
 
     @property
     def nbytes(self) -> int:

@@ -8,7 +8,9 @@ it can avoid:
   so they see the change;
 - when another process changed it, the first search to notice rebuilds it, and searches arriving
   meanwhile answer from the previous index;
-- at start-up (`warm_in_background`) the indexes of the agents that spoke last are built in a thread.
+- at start-up (`warm_in_background`) the indexes of the agents that spoke last are loaded in a thread.
+Every built index is also written to disk (`persist`), and an index is loaded from there when its `kb_version` and
+the code match, instead of being built from the database: a restart costs reading files, not re-tokenising.
 A background build needs its own database connection: with a single shared connection (`StaticPool`,
 in-memory SQLite in tests) builds stay where they were, in the searching thread.
 """
@@ -20,6 +22,7 @@ import ctypes.util
 import logging
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import func, literal, select
@@ -30,6 +33,7 @@ from jasping.agents.models import Agent
 from jasping.config import get_settings
 from jasping.db import after_commit, session_scope
 from jasping.errors import Invalid, NotFound
+from jasping.knowledge import persist
 from jasping.knowledge.dense import DenseIndex, Embedder, EmbeddingsUnavailable, get_embedder
 from jasping.knowledge.fusion import LEXICAL_ONLY, fuse_with_confidence, params_for
 from jasping.knowledge.ingest.chunker import chunk_search_text
@@ -58,7 +62,7 @@ class Passage:
 class AgentIndex:
     version: int
     lexical: LexicalIndex
-    passages: dict[str, Passage]
+    passages: Mapping[str, Passage]  # a dict when built; made on demand when loaded from disk (`persist`)
     ids: list[str]  # insertion order of both indexes
     dense: DenseIndex | None = None
     language: str | None = None  # the documents' main language (fusion weights)
@@ -127,6 +131,53 @@ def _load(session: Session, agent_id: str, version: int) -> AgentIndex:
     return index
 
 
+def _obtain(session: Session, agent_id: str, version: int, *, write_apart: bool) -> AgentIndex:
+    """The agent's index for `version`: from disk when it was stored, else built from the database and stored
+    (`write_apart`: in a thread of its own, so that a waiting search does not wait for the disk too)."""
+    stored = _from_disk(agent_id, version)
+    if stored is not None:
+        return stored
+    index = _load(session, agent_id, version)
+    if write_apart:
+        threading.Thread(target=_to_disk, args=(agent_id, index), name=f"index-save-{agent_id}", daemon=True).start()
+    else:
+        _to_disk(agent_id, index)
+    return index
+
+
+def _embedder_name() -> str | None:
+    embedder = _embedder()
+    return embedder.name if embedder else None
+
+
+def _from_disk(agent_id: str, version: int) -> AgentIndex | None:
+    parts = persist.load(agent_id, version, _embedder_name())
+    if parts is None:
+        return None
+    passages = persist.Passages(parts["ids"], parts["passages"], _passage)
+    return AgentIndex(version, parts["lexical"], passages, parts["ids"], parts["dense"], parts["language"])
+
+
+def _passage(cid, sid, title, url, page, heads, text, lang) -> Passage:  # noqa: ANN001 - the stored columns
+    return Passage(cid, sid, title, url, page, tuple(heads or ()), text, lang)
+
+
+def _to_disk(agent_id: str, index: AgentIndex) -> None:
+    passages = [
+        (p.chunk_id, p.source_id, p.title, p.url, p.page, list(p.heading_path), p.text, p.language)
+        for p in (index.passages[cid] for cid in index.ids)
+    ]
+    persist.save(
+        agent_id,
+        index.version,
+        lexical=index.lexical,
+        passages=passages,
+        dense=index.dense,
+        language=index.language,
+        embedder=_embedder_name(),
+    )
+
+
 def _give_back_memory() -> None:
     """Return the build's freed memory to the system (glibc keeps it otherwise: on 20,000 chunks the process
     stayed ~90 MB larger than what the index holds). A no-op where glibc's `malloc_trim` is absent."""
@@ -182,7 +233,7 @@ def agent_index(session: Session, agent_id: str, version: int | None = None) -> 
             cached = _cache.get(agent_id)
             if cached is not None and cached.version == version:
                 return cached
-        index = _load(session, agent_id, version)
+        index = _obtain(session, agent_id, version, write_apart=True)
         _store(agent_id, index)
         return index
 
@@ -210,7 +261,7 @@ def _build(agent_id: str, org_id: str | None) -> None:
         with _lock:
             cached = _cache.get(agent_id)
         if version is not None and (cached is None or cached.version != version):
-            index = _load(session, agent_id, version)
+            index = _obtain(session, agent_id, version, write_apart=False)
             _store(agent_id, index)
             if index.dense is not None:  # searched by meaning: the model loads now, not on the first question
                 _warm_embedder()
@@ -249,6 +300,16 @@ def refresh_after_commit(session: Session, agent_id: str) -> None:
     after_commit(session, lambda: _start_build(agent_id, org_id))
 
 
+def _warm_queries(agent_id: str) -> None:
+    """One search per language of the agent's documents: the analysers, stemmers and the lexicon's tables load now,
+    not on the first customer's question (an index read from disk has not loaded them)."""
+    with _lock:
+        index = _cache.get(agent_id)
+    if index is not None and index.ids:
+        for lang in dict.fromkeys([*index.lexical.languages, None]):
+            index.lexical.scores("opening hours price horaires prix", lang=lang)
+
+
 def warm_in_background(limit: int = MAX_AGENTS) -> threading.Thread:
     """At start-up: build, in a thread, the indexes of the `limit` agents with knowledge whose customers wrote last."""
 
@@ -267,13 +328,14 @@ def warm_in_background(limit: int = MAX_AGENTS) -> threading.Thread:
                 known = set(session.execute(has_chunks).scalars())
                 agents = [(a, o) for a, o, _ in sorted(session.execute(recent), key=lambda r: r[2], reverse=True)]
             chosen = [(a, o) for a, o in agents if a in known][:limit]
-            if chosen:  # the embeddings model loads now (~1.4 s), not on the first customer's message
-                _warm_embedder()
+            # stored indexes load first (reading files); the embeddings model (~1.4 s) loads after the first index
+            # with vectors (`_build`), still before a customer's question needs it
             for agent_id, org_id in chosen:
                 with _lock:
                     build_lock = _building.setdefault(agent_id, threading.Lock())
                 with build_lock:
                     _build(agent_id, org_id)
+                _warm_queries(agent_id)
         except Exception:  # noqa: BLE001 - start-up goes on; searches build what they need
             log.exception("warming the search indexes failed")
 

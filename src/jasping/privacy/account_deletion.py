@@ -195,6 +195,16 @@ def restore(session: Session, token: str, *, ip: str | None = None) -> User:
     return user
 
 
+def _forget_indexes_after_commit(session: Session, org_id: str) -> None:
+    """The agents' search indexes stored on disk (knowledge.persist) go with the organization, once erased."""
+    from jasping.agents.models import Agent
+    from jasping.db import after_commit
+    from jasping.knowledge import persist
+
+    agent_ids = list(session.execute(select(Agent.id).where(Agent.org_id == org_id)).scalars())
+    after_commit(session, lambda: [persist.forget_agent(a) for a in agent_ids])
+
+
 def erase_organization(session: Session, org_id: str) -> None:
     """Erase an organization with everything in it: stored files first (`StorageUnavailable` when the store is down:
     nothing is deleted and the caller tries again later), then its rows (foreign keys cascade) and its data keys, so
@@ -213,6 +223,7 @@ def erase_organization(session: Session, org_id: str) -> None:
     from jasping.billing.service import detach_organization  # billing imports the account models: import late
 
     detach_organization(session, org_id)  # invoices are kept 10 years, without the link to the organization
+    _forget_indexes_after_commit(session, org_id)
     session.execute(delete(Organization).where(Organization.id == org_id))
     session.execute(delete(DataKey).where(DataKey.scope.in_([org_id, *contacts])))  # per-contact keys too
     audit.record(
