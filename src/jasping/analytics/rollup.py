@@ -14,7 +14,7 @@ changed at once, or when conversations were deleted (erasure, retention: the org
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -84,7 +84,7 @@ def _plan(session: Any, org_id: str, tz: ZoneInfo, now: datetime) -> set[int] | 
     if len(changed) > FULL_ABOVE:
         return FULL
     if not changed:
-        return None if _consistent(session, org_id) else FULL
+        return None if _consistent(session, org_id) else set()  # a deletion: the miscounted days, found when writing
     days = {_local_day(created, tz) for _, created in changed}
     ids = [i for i, _ in changed]
     for start in range(0, len(ids), 500):
@@ -134,9 +134,8 @@ def _row(org_id: str, day: int, agent_id: str, channel: str, now: datetime) -> d
     return {"org_id": org_id, "day": int(day), "agent_id": agent_id, "channel": channel, "created_at": now}
 
 
-def _full(session: Any, org_id: str, tz: ZoneInfo) -> None:
-    for table in (D, R):
-        session.execute(delete(table).where(table.c.org_id == org_id))
+def _span(session: Any, org_id: str, tz: ZoneInfo) -> Period | None:
+    """The local days from the organization's first conversation or reply to its last; None without any."""
     bounds = [
         session.execute(select(func.min(C.c.created_at), func.max(C.c.created_at)).where(C.c.org_id == org_id)).one(),
         session.execute(
@@ -146,9 +145,50 @@ def _full(session: Any, org_id: str, tz: ZoneInfo) -> None:
         ).one(),
     ]
     instants = [clock.as_utc(_instant(x)) for pair in bounds for x in pair if x is not None]
-    if instants:
-        first, last = min(instants).astimezone(tz).date(), max(instants).astimezone(tz).date()
-        _build(session, org_id, Period(first, last, tz))
+    if not instants:
+        return None
+    return Period(min(instants).astimezone(tz).date(), max(instants).astimezone(tz).date(), tz)
+
+
+def _full(session: Any, org_id: str, tz: ZoneInfo) -> None:
+    for table in (D, R):
+        session.execute(delete(table).where(table.c.org_id == org_id))
+    if (p := _span(session, org_id, tz)) is not None:
+        _build(session, org_id, p)
+
+
+def _held_per_day(session: Any, p: Period, column: Any, *where: Any) -> Counter:
+    """Rows a local day (counted on the indexes: org/created for conversations, org/role/created for replies)."""
+    dialect, counts = session.get_bind().dialect.name, Counter()
+    for start, end, offset in offset_segments(p):
+        day = day_number(column, offset, dialect).label("day")
+        q = select(day, func.count()).where(*where, column >= start, column < end).group_by(day)
+        for d, n in session.execute(q):
+            counts[int(d)] += n
+    return counts
+
+
+def _miscounted(session: Any, org_id: str, tz: ZoneInfo) -> set[int]:
+    """The days whose conversations or replies the roll-up counts differently from the tables (after a deletion)."""
+    p, days = _span(session, org_id, tz), set()
+    for table, column, held in (
+        (D, D.c.conversations, lambda: _held_per_day(session, p, C.c.created_at, C.c.org_id == org_id)),
+        (
+            R,
+            R.c.replies,
+            lambda: _held_per_day(session, p, M.c.created_at, M.c.org_id == org_id, M.c.role == "assistant"),
+        ),
+    ):
+        counted = Counter(
+            dict(
+                session.execute(
+                    select(table.c.day, func.sum(column)).where(table.c.org_id == org_id).group_by(table.c.day)
+                ).all()
+            )
+        )
+        found = held() if p is not None else Counter()
+        days |= {d for d in counted.keys() | found.keys() if counted[d] != found[d]}
+    return days
 
 
 def _instant(value: Any) -> datetime:
@@ -165,7 +205,9 @@ def _apply(session: Any, org_id: str, tz: ZoneInfo, now: datetime, plan: set[int
         for first, last in _runs(plan):
             _build(session, org_id, Period(_EPOCH + timedelta(days=first), _EPOCH + timedelta(days=last), tz))
         if not _consistent(session, org_id):
-            plan = FULL
+            for first, last in _runs(_miscounted(session, org_id, tz)):
+                _build(session, org_id, Period(_EPOCH + timedelta(days=first), _EPOCH + timedelta(days=last), tz))
+            plan = FULL if not _consistent(session, org_id) else plan
     if plan == FULL:
         _full(session, org_id, tz)
     session.execute(R_STATE.update().where(R_STATE.c.org_id == org_id).values(timezone=tz.key, refreshed_at=now))
