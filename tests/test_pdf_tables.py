@@ -191,6 +191,9 @@ def test_uploaded_pdf_price_list_is_stored_one_row_a_line(agent) -> None:
     chunks = org.get(f"/api/v1/agents/{agent_id}/sources/{r.json()['id']}/chunks").json()["chunks"]
     table = [c for c in chunks if DETARTRAGE in c["text"].splitlines()]
     assert table and table[0]["heading_path"] == ["Clinique Atlas", "Nos tarifs"] and table[0]["page"] == 1
-    assert BLANCHIMENT in table[0]["text"].splitlines()
+    # each row is a chunk of its own, under the table's heading (a question about one row finds that row)
+    assert table[0]["text"] == DETARTRAGE
+    other = [c for c in chunks if c["text"] == BLANCHIMENT]
+    assert other and other[0]["heading_path"] == ["Clinique Atlas", "Nos tarifs"] and other[0]["page"] == 1
     hits = org.get(f"/api/v1/agents/{agent_id}/search", params={"q": "combien coûte le détartrage ?"}).json()
     assert DETARTRAGE in hits["results"][0]["text"]
