@@ -175,3 +175,18 @@ def test_a_whatsapp_digit_after_the_window_goes_to_the_agent(client, wa, graph, 
 )
 def test_what_counts_as_a_rating(words: str, rating: int | None) -> None:
     assert csat.parse(words) == rating
+
+
+def test_retention_deletes_the_rating_with_its_conversation(client, visitor) -> None:
+    from jasping.privacy import retention
+
+    org, _, cid, call = visitor
+    assert org.post(f"/api/v1/conversations/{cid}/close").status_code == 200
+    assert call("POST", "csat", {"rating": 3}).status_code == 201
+    retention.apply(now=clock.now() + timedelta(days=200))
+    with get_engine().connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM csat_ratings")).scalar() == 1, "kept while the conversation is"
+    retention.apply(now=clock.now() + timedelta(days=400))
+    with get_engine().connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM conversations WHERE id = :c"), {"c": cid}).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM csat_ratings")).scalar() == 0
