@@ -50,9 +50,17 @@ class Procs:
         self.started: list[subprocess.Popen] = []
 
     def start(self, args: list[str], env: dict[str, str]) -> subprocess.Popen:
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+        """Started with its output in a file (a pipe nobody reads would block a process that logs a lot)."""
+        log = tempfile.NamedTemporaryFile(prefix="jasping-proc-", suffix=".log", delete=False)  # noqa: SIM115
+        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        proc.log_path = log.name
+        log.close()
         self.started.append(proc)
         return proc
+
+    @staticmethod
+    def output(proc: subprocess.Popen) -> str:
+        return Path(proc.log_path).read_text(errors="replace")
 
     def web(self, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
         """A `jasping serve --no-worker` process on a free port, answering; returns it and its base URL."""
@@ -60,7 +68,7 @@ class Procs:
         proc = self.start([JASPING, "serve", "--no-worker", "--port", str(port), "--demo-port", "0"], env)
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: proc.poll() is not None or _answers(url + "/healthz"), 120, "the web process")
-        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+        assert proc.poll() is None, self.output(proc)[-3000:]
         return proc, url
 
     def worker(self, env: dict[str, str], *args: str) -> subprocess.Popen:
@@ -71,6 +79,7 @@ class Procs:
             if proc.poll() is None:
                 proc.kill()
             proc.wait(timeout=30)
+            Path(proc.log_path).unlink(missing_ok=True)
 
 
 @contextmanager

@@ -88,15 +88,17 @@ class ProviderStub:
                     first = not key or key not in stub.keys
                     if first and key:  # a provider that deduplicates: the key is taken as the request arrives
                         stub.keys[key] = stub._id_locked("SM" if twilio else "wamid.out.")
+                        stub.accepted.append(Request(self.command, self.path, dict(self.headers), body))
                     message_id = stub.keys[key] if key else None
                 if hang:
                     time.sleep(hang)  # the sender may be killed meanwhile
                 failure = stub._next_failure() if first else None
                 if failure:
                     with stub._lock:
-                        stub.keys.pop(key, None)
+                        if key and stub.keys.pop(key, None):
+                            stub.accepted = [r for r in stub.accepted if r.headers.get("Idempotency-Key") != key]
                     return self._reply(*failure)
-                if first:
+                if first and not key:
                     with stub._lock:
                         stub.accepted.append(Request(self.command, self.path, dict(self.headers), body))
                 message_id = message_id or stub._id("SM" if twilio else "wamid.out.")

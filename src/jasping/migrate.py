@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from jasping.crypto import PLATFORM, get_keyring
 from jasping.db import get_engine
@@ -36,6 +36,8 @@ def upgrade(engine: Engine | None = None) -> str:
     engine = engine or get_engine()
     cfg = alembic_config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # many processes starting at once (a rollout): one migrates at a time
+            conn.execute(text("SELECT pg_advisory_xact_lock(150028)"))
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     keyring = get_keyring(engine)

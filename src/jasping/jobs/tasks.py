@@ -241,11 +241,11 @@ _register_with_huey()
 
 
 @huey.task()
-def run_periodic(name: str, due: str) -> dict | None:
+def run_periodic(name: str, due: str) -> dict:
     """Run one periodic job for the period due at `due` (ISO-8601), with the clock at that time, unless another
     process ran that period already: what every worker's scheduler does each minute, for a simulated time."""
     instant = clock.parse_instant(due)
-    return run_job(REGISTRY[name], instant, due=instant)
+    return run_job(REGISTRY[name], instant, due=instant) or {"job": name, "skipped": "not due or claimed"}
 
 
 from jasping.privacy import account_mail  # noqa: E402, F401 - its task (the restore link) known to every worker

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from fastapi import APIRouter, Response
@@ -16,6 +17,7 @@ from jasping.db import get_engine
 from jasping.jobs import queue
 
 router = APIRouter(include_in_schema=False)
+access = logging.getLogger("jasping.access")
 
 REQUESTS, LATENCY = m.REQUESTS, m.LATENCY
 
@@ -87,9 +89,10 @@ class EdgeMiddleware:
         try:
             await self.app(scope, receive, _send)
         finally:
+            name, seconds = route_template(scope), time.perf_counter() - start
+            access.info("%s %s %s %.1f ms", scope["method"], name, status[0], seconds * 1000)  # template, no ids
             logs.request_id.reset(token)
-            name = route_template(scope)
-            LATENCY.labels(scope["method"], name).observe(time.perf_counter() - start)
+            LATENCY.labels(scope["method"], name).observe(seconds)
             REQUESTS.labels(scope["method"], name, str(status[0])).inc()
 
 

@@ -86,7 +86,10 @@ class FallbackChatModel:
 
     def _failed(self, exc: ModelUnavailable) -> None:
         """Log the failure (its short reason only: never message content) and rest the primary."""
+        from jasping.metrics import LLM_FALLBACKS
+
         self._down_until = self._clock() + self.cooldown
+        LLM_FALLBACKS.labels(str(exc).split(" (")[0][:40]).inc()  # the short reason: "timed out", "HTTP 500"…
         log.warning("chat model %s unavailable (%s); answering with %s", self.primary.name, exc, self.fallback.name)
 
     @staticmethod

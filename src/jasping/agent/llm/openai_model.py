@@ -12,6 +12,7 @@ import ipaddress
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
@@ -325,10 +326,21 @@ class OpenAIChatModel:
         extra: dict = {"tools": _TOOL_SPECS} if self.use_tools else {}
         if self.temperature is not None:
             extra["temperature"] = self.temperature
+        from jasping import metrics  # latency (of the whole reply, or to the stream's start), outcome, tokens
+
+        started = time.perf_counter()
         try:
-            return self._client.chat.completions.create(model=self.model, messages=messages, stream=stream, **extra)
+            out = self._client.chat.completions.create(model=self.model, messages=messages, stream=stream, **extra)
         except (openai.OpenAIError, ValueError) as exc:
+            metrics.LLM_CALLS.labels(self.model, "error").inc()
             raise _unavailable(exc) from exc
+        metrics.LLM_SECONDS.labels(self.model).observe(time.perf_counter() - started)
+        metrics.LLM_CALLS.labels(self.model, "ok").inc()
+        usage = getattr(out, "usage", None)
+        for kind in ("prompt_tokens", "completion_tokens"):
+            if isinstance(n := getattr(usage, kind, None), int):
+                metrics.LLM_TOKENS.labels(self.model, kind.removesuffix("_tokens")).inc(n)
+        return out
 
     def _step(self, context: TurnContext, sent: dict, text: str, calls: list[ToolCall]) -> AgentStep:
         """The reply as an AgentStep; an answer citing no passage that was sent is declined ("I don't know")."""
