@@ -167,8 +167,8 @@ def load(agent_id: str, version: int, embedder: str | None) -> dict[str, Any] | 
             vocabs[name] = text.split("\n") if size else []
             if len(vocabs[name]) != size:
                 raise ValueError(f"{name}.vocab holds {len(vocabs[name])} terms, not {size}")
-        arrays = {
-            f.stem: np.load(f, mmap_mode="r", allow_pickle=False)
+        arrays = {  # plain arrays over the mapped files: slicing a np.memmap runs Python code per slice
+            f.stem: np.asarray(np.load(f, mmap_mode="r", allow_pickle=False))
             for f in path.glob("*.npy")
             if f.name not in ("dense.npy", "text_offsets.npy")
         }
@@ -180,7 +180,7 @@ def load(agent_id: str, version: int, embedder: str | None) -> dict[str, Any] | 
         lexical = LexicalIndex.restored(ids, meta["lexical"], arrays, vocabs)
         dense = None
         if meta["dense"]:
-            dense = DenseIndex.restored(ids, np.load(path / "dense.npy", mmap_mode="r", allow_pickle=False))
+            dense = DenseIndex.restored(ids, np.asarray(np.load(path / "dense.npy", mmap_mode="r", allow_pickle=False)))
         if len(ids) != meta["count"] or (dense is not None and dense.matrix.shape[0] != len(ids)):
             raise ValueError("the index's parts do not have the same number of chunks")
         return {"ids": ids, "lexical": lexical, "passages": columns, "dense": dense, "language": meta["language"]}
