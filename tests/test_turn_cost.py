@@ -113,3 +113,35 @@ def test_a_failed_model_keeps_the_question(client, visitor, monkeypatch) -> None
     detail = org.get(f"/api/v1/conversations/{url.split('/')[-2]}").json()
     assert [(m["role"], m["text"]) for m in detail["messages"]] == [("user", "Do you repair brakes?")]
     assert detail["message_count"] == 1
+
+
+def test_a_new_visitor_holds_one_database_connection_at_a_time(client, visitor) -> None:
+    """The contact's first encrypted row creates its data key on the request's own connection: a second one taken
+    from the pool meanwhile deadlocked 50 concurrent visitors on PostgreSQL (pool 10 + 20, all waiting 30 s)."""
+    import threading
+
+    _, agent, _, _ = visitor
+    for thread in threading.enumerate():
+        if thread.name in ("index-warm", "turn-warm"):
+            thread.join()
+    held, most = [0], [0]
+
+    def out(*_args) -> None:  # noqa: ANN002
+        held[0] += 1
+        most[0] = max(most[0], held[0])
+
+    def back(*_args) -> None:  # noqa: ANN002
+        held[0] -= 1
+
+    pool = get_engine().pool
+    event.listen(pool, "checkout", out)
+    event.listen(pool, "checkin", back)
+    try:
+        session = client.post(f"/api/v1/widget/{agent['public_key']}/sessions", json={}).json()
+        url = f"/api/v1/widget/sessions/{session['conversation_id']}/messages"
+        r = client.post(url, json={"text": "Hello"}, headers={"Authorization": f"Bearer {session['session_token']}"})
+    finally:
+        event.remove(pool, "checkout", out)
+        event.remove(pool, "checkin", back)
+    assert r.status_code == 200
+    assert most[0] == 1

@@ -113,9 +113,13 @@ class Keyring:
             raise MasterKeyError(f"data key {row.id} does not open with master key {row.master_kid}") from exc
         return _Unwrapped(row.id, row.scope, row.version, AESGCM(raw), raw)
 
-    def _load_scope(self, scope: str) -> None:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(DataKey).where(DataKey.scope == scope)).all()
+    def _load_scope(self, scope: str, connection: Connection | None = None) -> None:
+        query = select(DataKey).where(DataKey.scope == scope)
+        if connection is not None:  # the caller's transaction: no second connection from the pool while holding one
+            rows = connection.execute(query).all()
+        else:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
         for row in rows:
             key = self._unwrap(DataKey(**row._mapping))
             self._by_id[key.id] = key
@@ -132,10 +136,10 @@ class Keyring:
                 self._load_scope(row.scope)
             return self._by_id[dek_id]
 
-    def active_key(self, scope: str) -> _Unwrapped:
+    def active_key(self, scope: str, connection: Connection | None = None) -> _Unwrapped:
         with self._lock:
             if scope not in self._active:
-                self._load_scope(scope)
+                self._load_scope(scope, connection)
             if scope not in self._active:
                 raise CryptoError(f"no data key for scope {scope}; call ensure_data_key first")
             return self._by_id[self._active[scope]]
@@ -145,7 +149,7 @@ class Keyring:
         given (forgotten again if it rolls back), else in a transaction of its own."""
         with self._lock:
             try:
-                return self.active_key(scope).id
+                return self.active_key(scope, connection).id  # on the caller's connection when it has one
             except CryptoError:
                 pass
             return self._add_data_key(scope, version=1, session=session, connection=connection)
