@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, PrimaryKeyConstraint, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jasping.conversations.models import Conversation, Message
@@ -27,18 +27,19 @@ class AnalyticsDay(TenantScoped, Base):
 
 
 class AnalyticsReplyTime(TenantScoped, Base):
-    """The agent's replies stored on a local day, by agent and channel of their conversation and by reply time in
-    whole milliseconds (`ms`): how many, and how many were declines."""
+    """The agent's replies stored on a local day, by agent and channel of their conversation: how many, how many were
+    declines, and the reply times as a histogram of whole milliseconds (`{"148": 3, …}`: one JSON value a row, so a
+    day costs a row to write whatever the number of distinct times)."""
 
     __tablename__ = "analytics_reply_times"
-    __table_args__ = (PrimaryKeyConstraint("org_id", "day", "agent_id", "channel", "ms"),)
+    __table_args__ = (PrimaryKeyConstraint("org_id", "day", "agent_id", "channel"),)
 
     day: Mapped[int] = mapped_column(Integer)
     agent_id: Mapped[str] = mapped_column(String(40), ForeignKey("agents.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
-    ms: Mapped[int] = mapped_column(Integer)
     replies: Mapped[int] = mapped_column(Integer, default=0)
     declines: Mapped[int] = mapped_column(Integer, default=0)
+    histogram: Mapped[dict] = mapped_column(JSON, default=dict)  # whole ms -> replies (those with a reply time)
 
 
 class AnalyticsRollup(TenantScoped, Base):

@@ -102,7 +102,7 @@ def _build(session: Any, org_id: str, p: Period) -> None:
     now, handed = clock.now(), handed_off()
     # A day cut by a time-zone transition comes in two segments: its counts are summed here.
     days: defaultdict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    replies: defaultdict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    replies: defaultdict[tuple, dict] = defaultdict(lambda: {"replies": 0, "declines": 0, "histogram": Counter()})
     for start, end, offset in offset_segments(p):
         day = day_number(Conversation.created_at, offset, dialect).label("day")
         q = select(day, Conversation.agent_id, Conversation.channel, func.count(), func.sum(case((handed, 1), else_=0)))
@@ -119,11 +119,13 @@ def _build(session: Any, org_id: str, p: Period) -> None:
             .group_by(reply_day, C.c.agent_id, C.c.channel, ms)
         )
         for d, agent, channel, whole, n, dec in session.execute(q):
-            counts = replies[(int(d), agent, channel, int(whole))]
-            counts[0], counts[1] = counts[0] + n, counts[1] + int(dec or 0)
+            row = replies[(int(d), agent, channel)]
+            row["replies"], row["declines"] = row["replies"] + n, row["declines"] + int(dec or 0)
+            if whole != NO_TIMING:
+                row["histogram"][str(int(whole))] += n
     rows = {
         D: [_row(org_id, *k, now) | {"conversations": n, "handoffs": h} for k, (n, h) in days.items()],
-        R: [_row(org_id, *k[:3], now) | {"ms": k[3], "replies": n, "declines": d} for k, (n, d) in replies.items()],
+        R: [_row(org_id, *k, now) | v | {"histogram": dict(v["histogram"])} for k, v in replies.items()],
     }
     for table, found in rows.items():
         for start in range(0, len(found), 1000):
@@ -239,10 +241,18 @@ def conversation_rows(session: Any, org_id: str, p: Period, agent_id: str | None
 
 
 def reply_rows(session: Any, org_id: str, p: Period, agent_id: str | None, channel: str | None) -> list:
-    """(ms, replies, declines) of the period's days, `ms` ascending (`NO_TIMING` first)."""
-    q = select(R.c.ms, func.sum(R.c.replies), func.sum(R.c.declines)).where(
+    """(ms, replies, declines) of the period's days as `service.replies` counts them: the timed replies by whole ms,
+    ascending, then the declines (and the replies without a time) under `NO_TIMING`."""
+    q = select(R.c.replies, R.c.declines, R.c.histogram).where(
         R.c.org_id == org_id, R.c.day.between(day_index(p.first), day_index(p.last))
     )
     q = q.where(R.c.agent_id == agent_id) if agent_id else q
     q = q.where(R.c.channel == channel) if channel else q
-    return session.execute(q.group_by(R.c.ms).order_by(R.c.ms)).all()
+    histogram: Counter = Counter()
+    untimed = declines = 0
+    for replies, declined_here, times in session.execute(q):
+        histogram.update(times)
+        untimed, declines = untimed + replies - sum(times.values()), declines + declined_here
+    return [(int(ms), n, 0) for ms, n in sorted(histogram.items(), key=lambda kv: int(kv[0]))] + [
+        (NO_TIMING, untimed, declines)
+    ]

@@ -1,4 +1,4 @@
-"""analytics: daily roll-up (conversations and handoffs, reply-time histogram) and the indexes a refresh reads by
+"""analytics: daily roll-up (conversations, handoffs; replies, declines, reply-time histogram) and its indexes
 
 Revision ID: 0026
 Revises: 0025
@@ -45,10 +45,10 @@ def upgrade() -> None:
     _keyed(
         "analytics_reply_times",
         *_agent(),
-        sa.Column("ms", sa.Integer(), nullable=False),
         sa.Column("replies", sa.Integer(), nullable=False),
         sa.Column("declines", sa.Integer(), nullable=False),
-        key=("org_id", "day", "agent_id", "channel", "ms"),
+        sa.Column("histogram", sa.JSON(), nullable=False),
+        key=("org_id", "day", "agent_id", "channel"),
     )
     for name in ("analytics_days", "analytics_reply_times"):
         with op.batch_alter_table(name) as batch:
