@@ -7,36 +7,43 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, PrimaryKeyConstraint, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from jasping.conversations.models import Conversation, Message
 from jasping.db import Base, TenantScoped, UtcDateTime
 
 
-class AnalyticsDay(TenantScoped, Base):
-    """Conversations that started on a local day (`day`: days since 1970-01-01), by agent and channel."""
-
-    __tablename__ = "analytics_days"
-    __table_args__ = (PrimaryKeyConstraint("org_id", "day", "agent_id", "channel"),)
+class DayAgentChannel(TenantScoped):
+    """A roll-up row's key: the organization, the local day (`day`: days since 1970-01-01), the agent, the channel."""
 
     day: Mapped[int] = mapped_column(Integer)
-    agent_id: Mapped[str] = mapped_column(String(40), ForeignKey("agents.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
+
+    @declared_attr
+    def agent_id(cls) -> Mapped[str]:  # noqa: N805
+        return mapped_column(String(40), ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:  # noqa: N805
+        return (PrimaryKeyConstraint("org_id", "day", "agent_id", "channel"),)
+
+
+class AnalyticsDay(DayAgentChannel, Base):
+    """Conversations that started on a local day, by agent and channel, and how many were handed off."""
+
+    __tablename__ = "analytics_days"
+
     conversations: Mapped[int] = mapped_column(Integer, default=0)
     handoffs: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class AnalyticsReplyTime(TenantScoped, Base):
+class AnalyticsReplyTime(DayAgentChannel, Base):
     """The agent's replies stored on a local day, by agent and channel of their conversation: how many, how many were
     declines, and the reply times as a histogram of whole milliseconds (`{"148": 3, …}`: one JSON value a row, so a
     day costs a row to write whatever the number of distinct times)."""
 
     __tablename__ = "analytics_reply_times"
-    __table_args__ = (PrimaryKeyConstraint("org_id", "day", "agent_id", "channel"),)
 
-    day: Mapped[int] = mapped_column(Integer)
-    agent_id: Mapped[str] = mapped_column(String(40), ForeignKey("agents.id", ondelete="CASCADE"), index=True)
-    channel: Mapped[str] = mapped_column(String(16))
     replies: Mapped[int] = mapped_column(Integer, default=0)
     declines: Mapped[int] = mapped_column(Integer, default=0)
     histogram: Mapped[dict] = mapped_column(JSON, default=dict)  # whole ms -> replies (those with a reply time)
