@@ -80,7 +80,8 @@ from jasping.web.widget import script as widget_script
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Sync endpoints run in this pool; size it for slow LLM and provider calls.
     anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().web_threads
-    warm.in_background()  # no cold first message: recent agents' search indexes and the turn's code, in threads
+    # no cold first message: recent agents' stored search indexes and the turn's code load before the first request
+    await anyio.to_thread.run_sync(warm.wait, warm.start())
     yield
 
 

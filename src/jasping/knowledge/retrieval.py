@@ -254,19 +254,25 @@ def _can_build_apart(session: Session) -> bool:
     return not isinstance(getattr(bind, "pool", None), StaticPool)
 
 
-def _build(agent_id: str, org_id: str | None) -> None:
-    """Bring the agent's cached index up to date (under the agent's build lock, held by the caller)."""
+def _build(agent_id: str, org_id: str | None, *, stored_only: bool = False) -> bool:
+    """Bring the agent's cached index up to date (under the agent's build lock, held by the caller); with
+    `stored_only`, only from disk (False when it is not stored there: nothing was built)."""
     with session_scope(org_id, write=False) as session:
         version = session.execute(select(Agent.kb_version).where(Agent.id == agent_id)).scalar()
         with _lock:
             cached = _cache.get(agent_id)
         if version is not None and (cached is None or cached.version != version):
-            index = _obtain(session, agent_id, version, write_apart=False)
+            index = (
+                _from_disk(agent_id, version) if stored_only else _obtain(session, agent_id, version, write_apart=False)
+            )
+            if index is None:
+                return False
             _store(agent_id, index)
             if index.dense is not None:  # searched by meaning: the model loads now, not on the first question
                 _warm_embedder()
     with _lock:
         _changed_here.discard(agent_id)
+    return True
 
 
 def _start_build(agent_id: str, org_id: str | None) -> None:
@@ -310,8 +316,10 @@ def _warm_queries(agent_id: str) -> None:
             index.lexical.scores("opening hours price horaires prix", lang=lang)
 
 
-def warm_in_background(limit: int = MAX_AGENTS) -> threading.Thread:
-    """At start-up: build, in a thread, the indexes of the `limit` agents with knowledge whose customers wrote last."""
+def warm_in_background(limit: int = MAX_AGENTS, loaded: threading.Event | None = None) -> threading.Thread:
+    """At start-up, in a thread: the indexes of the `limit` agents with knowledge whose customers wrote last — first
+    those stored on disk (reading files; `loaded` is set once they are in memory, or at once when there are none),
+    then the others are built from the database."""
 
     def run() -> None:
         try:
@@ -328,20 +336,32 @@ def warm_in_background(limit: int = MAX_AGENTS) -> threading.Thread:
                 known = set(session.execute(has_chunks).scalars())
                 agents = [(a, o) for a, o, _ in sorted(session.execute(recent), key=lambda r: r[2], reverse=True)]
             chosen = [(a, o) for a, o in agents if a in known][:limit]
-            # stored indexes load first (reading files); the embeddings model (~1.4 s) loads after the first index
-            # with vectors (`_build`), still before a customer's question needs it
-            for agent_id, org_id in chosen:
-                with _lock:
-                    build_lock = _building.setdefault(agent_id, threading.Lock())
-                with build_lock:
-                    _build(agent_id, org_id)
-                _warm_queries(agent_id)
+            # the embeddings model (~1.4 s) loads after the first index with vectors (`_build`), still before a
+            # customer's question needs it
+            missing = [(a, o) for a, o in chosen if not _warm_one(a, o, stored_only=True)]
+            if loaded is not None:
+                loaded.set()
+            for agent_id, org_id in missing:
+                _warm_one(agent_id, org_id, stored_only=False)
         except Exception:  # noqa: BLE001 - start-up goes on; searches build what they need
             log.exception("warming the search indexes failed")
+        finally:
+            if loaded is not None:
+                loaded.set()
 
     thread = threading.Thread(target=run, name="index-warm", daemon=True)
     thread.start()
     return thread
+
+
+def _warm_one(agent_id: str, org_id: str | None, *, stored_only: bool) -> bool:
+    with _lock:
+        build_lock = _building.setdefault(agent_id, threading.Lock())
+    with build_lock:
+        ready = _build(agent_id, org_id, stored_only=stored_only)
+    if ready:
+        _warm_queries(agent_id)
+    return ready
 
 
 def search(
