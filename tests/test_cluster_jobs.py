@@ -5,6 +5,7 @@ consumer). Real `jasping worker` processes on Redis, with PostgreSQL (and SQLite
 from __future__ import annotations
 
 import random
+import re
 import secrets
 import signal
 import subprocess
@@ -13,10 +14,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from huey import RedisHuey
 
-from cluster import processes, wait_for
+from cluster import free_port, processes, wait_for
 from conftest import JASPING, REDIS_URL, cli_env, require_service
 from jasping import clock
 from jasping.db import session_scope
@@ -132,7 +134,10 @@ def test_worker_processes_are_supervised(client, pg) -> None:
     queue = _queue()
     queue.flush()
     with processes() as procs:
-        supervisor = procs.worker(_redis_env(pg), "--processes", "3", "--workers", "1", "--no-periodic")
+        port = free_port()
+        supervisor = procs.worker(
+            _redis_env(pg), "--processes", "3", "--workers", "1", "--no-periodic", "--metrics-port", str(port)
+        )
         pids = set()
 
         def three_answer() -> bool:
@@ -141,6 +146,9 @@ def test_worker_processes_are_supervised(client, pg) -> None:
             return len(pids) >= 3
 
         wait_for(three_answer, 120, "three consumer processes")
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text  # the three processes' sum
+        done = re.search(r'^jasping_jobs_total\{outcome="complete",task="ping"\} ([0-9.]+)$', scraped, re.M)
+        assert done and float(done[1]) >= 6, scraped[-2000:]
         victim = next(iter(pids))
         subprocess.run(["kill", "-9", str(victim)], check=True)  # noqa: S607
         # Gone (reaped by the supervisor) before the next jobs: one popped by a dying consumer would be lost with it,
