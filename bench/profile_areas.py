@@ -64,7 +64,7 @@ def area_of(key: tuple[str, int, str]) -> str | None:
 def by_area(stats: pstats.Stats) -> dict[str, float]:
     raw = stats.stats  # type: ignore[attr-defined]
     out: dict[str, float] = {}
-    for key, (_cc, _nc, tt, _ct, callers) in raw.items():
+    for key, (_cc, _nc, tt, _ct, _callers) in raw.items():
         area = area_of(key)
         if area is None:  # charge a built-in to the area of its heaviest caller, walking up through built-ins
             seen, current = set(), key
