@@ -29,7 +29,7 @@ from jasping.tenancy.models import Organization
 
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 10
-PASSAGES = 12  # retrieved for the model: an LLM reads them all (within its token budget), the local reader the best 5
+PASSAGES = 12  # retrieved for the model: an LLM reads them all (within its token budget), the local reader the best 10
 AnyAgent = Agent | AgentSettings  # the row, or its cached settings (agent.snapshot)
 
 

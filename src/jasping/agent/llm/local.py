@@ -36,7 +36,7 @@ from jasping.knowledge.skeleton import MARK
 
 __all__ = ["LocalChatModel"]
 
-MAX_PASSAGES = 5
+MAX_PASSAGES = 10  # passages read (a table row is a passage of its own since session 5: five rows said too little)
 MAX_SENTENCES = 3
 SNIPPET_CHARS = 160
 FOREIGN_CONFIDENCE = 0.5  # passages in another language sharing no word with the question need this confidence
