@@ -62,6 +62,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -473,6 +474,32 @@ async def probe_health(base: str, stop: asyncio.Event, out: list[float]) -> None
             await asyncio.sleep(0.1)
 
 
+async def replying_customer(
+    base: str,
+    stub: GraphStub,
+    texts: Iterator[str],
+    stats: Stats,
+    measure_from: float,
+    stop_at: float,
+    counted: Callable[[], None],
+) -> None:
+    """One customer sending its next message once the reply to the previous one has arrived, until `stop_at`;
+    `counted()` for each reply that arrives inside the measured window (a lost reply: a new customer goes on)."""
+    wa_id = new_customer()
+    async with client_for(base) as client:
+        while time.perf_counter() < stop_at:
+            recorded = time.perf_counter() >= measure_from
+            ok, t0 = await post(client, wa_id, next(texts), stats if recorded else Stats())
+            if not ok:
+                await asyncio.sleep(0.5)
+                continue
+            arrived = await reply_to(stub, wa_id, t0, stats if recorded else None)
+            if arrived is None:
+                wa_id = new_customer()
+            elif measure_from <= arrived < stop_at:
+                counted()
+
+
 async def sustained(
     base: str,
     stub: GraphStub,
@@ -492,21 +519,12 @@ async def sustained(
     replies_in_window = 0
     window: dict = {}
 
-    async def customer() -> None:
+    def counted() -> None:
         nonlocal replies_in_window
-        wa_id = new_customer()
-        async with client_for(base) as client:
-            while time.perf_counter() < stop_at:
-                recorded = time.perf_counter() >= measure_from
-                ok, t0 = await post(client, wa_id, next(it), stats if recorded else Stats())
-                if not ok:
-                    await asyncio.sleep(0.5)
-                    continue
-                arrived = await reply_to(stub, wa_id, t0, stats if recorded else None)
-                if arrived is None:
-                    wa_id = new_customer()
-                elif measure_from <= arrived < stop_at:
-                    replies_in_window += 1
+        replies_in_window += 1
+
+    async def customer() -> None:
+        await replying_customer(base, stub, it, stats, measure_from, stop_at, counted)
 
     async def mark() -> None:
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))

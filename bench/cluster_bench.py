@@ -51,11 +51,8 @@ from channels_bench import (  # noqa: E402 - after the path set-up
     WABA_ID,
     GraphStub,
     Stats,
-    client_for,
     knowledge_sources,
-    new_customer,
-    post,
-    reply_to,
+    replying_customer,
 )
 from common import api, machine, make_log, rounded, save_results  # noqa: E402
 from http_bench import base_env, cli, free_port, jasping_bin  # noqa: E402
@@ -168,21 +165,12 @@ async def whatsapp_load(bases: list[str], stub: GraphStub, texts: list[str], cus
     measure_from, stop_at = start + 3.0, start + 3.0 + seconds
     replies = 0
 
-    async def customer(i: int) -> None:
+    def counted() -> None:
         nonlocal replies
-        wa_id = new_customer()
-        async with client_for(bases[i % len(bases)]) as client:
-            while time.perf_counter() < stop_at:
-                recorded = time.perf_counter() >= measure_from
-                ok, t0 = await post(client, wa_id, next(it), stats if recorded else Stats())
-                if not ok:
-                    await asyncio.sleep(0.5)
-                    continue
-                arrived = await reply_to(stub, wa_id, t0, stats if recorded else None)
-                if arrived is None:
-                    wa_id = new_customer()
-                elif measure_from <= arrived < stop_at:
-                    replies += 1
+        replies += 1
+
+    async def customer(i: int) -> None:
+        await replying_customer(bases[i % len(bases)], stub, it, stats, measure_from, stop_at, counted)
 
     await asyncio.gather(*(customer(i) for i in range(customers)))
     return {
