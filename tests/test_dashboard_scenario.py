@@ -51,11 +51,15 @@ def _stat(pg, label: str) -> str:  # noqa: ANN001
     return pg.locator("div.card.stat", has=pg.locator("dt", has_text=label)).inner_text()
 
 
-def test_sign_up_to_a_rated_conversation(db_url, tmp_path: Path) -> None:
+def test_sign_up_to_a_rated_conversation(db_url, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if not db_url.startswith("sqlite"):
         pytest.skip("browser tests run on SQLite only; the API is tested on every backend")
     from playwright.sync_api import expect
 
+    # assertions wait up to 30 s (Playwright's default is 5 s): a wait limit, not a speed check — on a loaded 2-core
+    # CI machine closing a conversation once took longer than 5 s to show its flash message
+    expect.set_options(timeout=30_000)
+    request.addfinalizer(lambda: expect.set_options(timeout=5_000))
     STEPS.clear()
     STEPS["start"] = time.monotonic()
     with jasping_server(db_url, worker=True) as url, chromium() as browser, serve(tmp_path / "site") as site:
