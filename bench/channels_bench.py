@@ -333,6 +333,18 @@ _customers = itertools.count(1)
 USED: set[str] = set()  # the customer numbers whose message was acknowledged
 
 
+def whatsapp_channel() -> dict:
+    """The WhatsApp channel the Graph stand-in answers for (POST /api/v1/agents/{id}/channels)."""
+    return {
+        "type": "whatsapp",
+        "phone_number_id": NUMBER_ID,
+        "waba_id": WABA_ID,
+        "access_token": ACCESS_TOKEN,
+        "app_secret": APP_SECRET,
+        "verify_token": VERIFY_TOKEN,
+    }
+
+
 def new_customer() -> str:
     """A Moroccan mobile number as WhatsApp gives it (`wa_id`: E.164 without the "+")."""
     return f"2126{next(_customers):08d}"
@@ -703,15 +715,7 @@ def child(backend: str, out_path: Path, args: argparse.Namespace) -> None:
             result["setup"]["source_chars"] = sum(len(s["text"]) for s in sources)
             result["setup"]["chunks"] = sum(s.get("chunk_count") or 0 for s in rows)
             result["setup"]["ingestion_s"] = rounded(time.perf_counter() - t0)
-            channel = {
-                "type": "whatsapp",
-                "phone_number_id": NUMBER_ID,
-                "waba_id": WABA_ID,
-                "access_token": ACCESS_TOKEN,
-                "app_secret": APP_SECRET,
-                "verify_token": VERIFY_TOKEN,
-            }
-            api(admin, "POST", f"/api/v1/agents/{agent_id}/channels", 201, json=channel)
+            api(admin, "POST", f"/api/v1/agents/{agent_id}/channels", 201, json=whatsapp_channel())
 
         queries = [q["text"] for q in load_queries() if len(q["text"]) <= 300]
         cursor = itertools.count()

@@ -44,15 +44,11 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 from channels_bench import (  # noqa: E402 - after the path set-up
-    ACCESS_TOKEN,
-    APP_SECRET,
-    NUMBER_ID,
-    VERIFY_TOKEN,
-    WABA_ID,
     GraphStub,
     Stats,
     knowledge_sources,
     replying_customer,
+    whatsapp_channel,
 )
 from common import api, machine, make_log, rounded, save_results  # noqa: E402
 from http_bench import base_env, cli, free_port, jasping_bin  # noqa: E402
@@ -114,15 +110,7 @@ def set_up(bases: list[str], env: dict[str, str]) -> str:
             if time.monotonic() > deadline or any(s["state"] == "failed" for s in rows):
                 raise RuntimeError(f"ingestion: {[s['state'] for s in rows]}")
             time.sleep(0.5)
-        channel = {
-            "type": "whatsapp",
-            "phone_number_id": NUMBER_ID,
-            "waba_id": WABA_ID,
-            "access_token": ACCESS_TOKEN,
-            "app_secret": APP_SECRET,
-            "verify_token": VERIFY_TOKEN,
-        }
-        api(c, "POST", f"/api/v1/agents/{agent['id']}/channels", 201, json=channel)
+        api(c, "POST", f"/api/v1/agents/{agent['id']}/channels", 201, json=whatsapp_channel())
         return api(c, "GET", f"/api/v1/agents/{agent['id']}", 200)["public_key"]
 
 
